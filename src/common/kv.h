@@ -118,10 +118,12 @@ struct ms_kv_ops {
     void (*close)(struct ms_kv *kv);
 };
 
-/* The handle. Fields are the port's own: read-only for callers. */
+/* The handle. Fields are the port's own: read-only for callers. cf_names[i] names column
+ * family i (owned by the backend, valid until close). */
 struct ms_kv {
     const struct ms_kv_ops *ops;
     unsigned cf_count;
+    const char *const *cf_names;
 };
 
 /* Column family index of name, or -EINVAL when the kv was not opened with it. */
