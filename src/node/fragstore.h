@@ -193,6 +193,11 @@ MS_MUST_CHECK int ms_fragstore_delete(struct ms_fragstore *store,
 /* Capacity (statvfs of the data directory) and counters. Returns 0 or -errno. */
 MS_MUST_CHECK int ms_fragstore_space(struct ms_fragstore *store, struct ms_fragstore_space *out);
 
+/* Group-commit counters since open: commit rounds run and fragments committed through them
+ * (fragments / rounds is the batching factor). Either pointer may be NULL. */
+void ms_fragstore_commit_counters(struct ms_fragstore *store, uint64_t *rounds,
+                                  uint64_t *fragments);
+
 /* True when the temp files of this store were opened with O_DIRECT (false after the EINVAL
  * fallback to buffered writes + fdatasync, e.g. on tmpfs). */
 bool ms_fragstore_is_direct(const struct ms_fragstore *store);

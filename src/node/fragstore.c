@@ -1,0 +1,1342 @@
+/*
+ * fragstore.c - the node's fragment store: streaming atomic puts with group commit, verified
+ * range reads, stat/list/space, and open-time recovery. Zero-overwrite delete is in wipe.c,
+ * the damage report and the scrub thread in scrub.c, the catalogue encoding in catalog.c.
+ * SQLite's pager.c is the model: state diagram and transition table first, then the code.
+ *
+ * State of one fragment (docs/node.md "On-disk layout and crash guarantees"):
+ *
+ *            put_begin              put_commit -> commit_round          delete
+ *   absent ────────────► writing ─────────────────────────► committed ─────────► wiping
+ *     ▲                 tmp/<oid>.<i>.<rnd>           frags/xx/<oid>.<i>          │
+ *     │                    │                          + catalogue rec            │
+ *     │◄───────────────────┘ put_abort, failed commit, recover_tmp               │
+ *     │◄─────────────────────────────────────────────────────────────────────────┘
+ *                       ms_wipe_finish (also ms_wipe_resume_all at open)
+ *
+ *   transition              function                    durable when
+ *   absent -> writing       ms_fragstore_put_begin      never (temp names are never visible)
+ *   writing -> committed    commit_round                fdatasync, rename, fsync frags/xx,
+ *                                                       synced kv batch; then the ack
+ *   writing -> absent       put_cleanup, recover_tmp    zero-overwrite + unlink
+ *   committed -> wiping     ms_fragstore_delete         synced batch: intent + state 2
+ *   wiping -> absent        ms_wipe_finish              zeros synced, unlink, dir fsync, batch
+ *   file without record     recover_orphans (open)      zero-overwrite + unlink (never acked)
+ *
+ * Invariants:
+ *   - A catalogue record in state committed exists only for a file that was fdatasynced,
+ *     renamed to its final name and whose directory was fsynced before the record's synced
+ *     batch (commit_round keeps this order); the ack follows the batch.
+ *   - Every byte of a committed file passed the codec's streaming validator (header, each
+ *     record's XXH3-128, index block, footer) before the rename; the file is exactly the
+ *     fragment (O_DIRECT padding is truncated away before the data sync).
+ *   - At most one put or delete per fragment key at a time (busy set), so the catalogue check
+ *     in put_begin cannot race another commit of the same key.
+ *   - Reads deliver a record's bytes only after its checksum matched (get never returns wrong
+ *     bytes); a mismatch is -MEDSTORE_ECORRUPT plus a scrub-report row.
+ * Refuses: headers that fail ms_frag_hdr_decode or name another fragment (before any write),
+ * duplicate puts of a committed fragment (-MEDSTORE_EEXIST), streams the validator rejects.
+ * Names come only from the binary id and the index (< 32): no path is built from client text.
+ */
+#include "node/fragstore.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "common/clock.h"
+#include "common/kv.h"
+#include "common/log.h"
+#include "common/ms_assert.h"
+#include "node/fragstore_int.h"
+
+#define FS_IO_BATCH_MAX 64u
+
+_Static_assert(FS_DEFAULT_SESSIONS <= FS_IO_BATCH_MAX, "a commit round fits one io batch");
+
+const char *const ms_fragstore_kv_cfs[] = {
+    MS_CATALOG_CF_FRAGS, MS_CATALOG_CF_WIPE, MS_CATALOG_CF_SCRUB, NULL,
+};
+
+/* ---- small helpers ----------------------------------------------------------------------- */
+
+uint64_t fs_now_ms(const struct ms_fragstore *s)
+{
+    MS_ASSERT(s != NULL);
+    struct ms_clock *clk = (struct ms_clock *)s->clock;
+    MS_ASSERT(clk != NULL);
+    return ms_clock_now_unix_ms(clk);
+}
+
+void fs_frag_name(const struct ms_fragstore_key *key, char name[FS_NAME_MAX])
+{
+    MS_ASSERT(key != NULL);
+    MS_ASSERT(key->frag_index < MS_FRAGSTORE_MAX_INDEX);
+    char hex[MS_OID_HEX_LEN + 1];
+    ms_oid_to_hex(&key->oid, hex);
+    int n = snprintf(name, FS_NAME_MAX, "%s.%u", hex, (unsigned)key->frag_index);
+    MS_ASSERT(n > 0 && n < FS_NAME_MAX);
+}
+
+int fs_subdir_fd(const struct ms_fragstore *s, const struct ms_fragstore_key *key)
+{
+    MS_ASSERT(s != NULL && key != NULL);
+    int fd = s->sub_fd[key->oid.b[0]];
+    MS_ASSERT(fd >= 0);
+    return fd;
+}
+
+static bool key_equal(const struct ms_fragstore_key *a, const struct ms_fragstore_key *b)
+{
+    return a->frag_index == b->frag_index && ms_oid_equal(&a->oid, &b->oid);
+}
+
+int fs_busy_acquire(struct ms_fragstore *s, const struct ms_fragstore_key *key)
+{
+    MS_ASSERT(s != NULL && key != NULL);
+    int rc = 0;
+    pthread_mutex_lock(&s->mu);
+    MS_ASSERT(s->busy_count <= s->busy_cap);
+    for (uint32_t i = 0; i < s->busy_count; i++) {
+        if (key_equal(&s->busy[i], key)) {
+            rc = -EBUSY;
+            break;
+        }
+    }
+    if (rc == 0 && s->busy_count == s->busy_cap)
+        rc = -EAGAIN;
+    if (rc == 0)
+        s->busy[s->busy_count++] = *key;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+void fs_busy_release(struct ms_fragstore *s, const struct ms_fragstore_key *key)
+{
+    MS_ASSERT(s != NULL && key != NULL);
+    bool found = false;
+    pthread_mutex_lock(&s->mu);
+    for (uint32_t i = 0; i < s->busy_count; i++) {
+        if (key_equal(&s->busy[i], key)) {
+            s->busy[i] = s->busy[--s->busy_count];
+            found = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    MS_ASSERT(found);
+}
+
+int fs_io_run(struct ms_fragstore *s, struct ms_io_req *reqs, unsigned n, int *res)
+{
+    MS_ASSERT(n > 0 && n <= FS_IO_BATCH_MAX);
+    MS_ASSERT(s->io->inflight == 0);
+    for (unsigned i = 0; i < n; i++)
+        reqs[i].user_data = i;
+    unsigned sub = 0, done = 0;
+    int err = 0;
+    while (done < n) {
+        if (sub < n && err == 0) {
+            int rc = ms_io_submit(s->io, reqs + sub, n - sub);
+            if (rc > 0)
+                sub += (unsigned)rc;
+            else if (rc != -EAGAIN || sub == done)
+                err = rc;
+        }
+        if (done == sub)
+            break;
+        struct ms_io_cqe cqes[FS_IO_BATCH_MAX];
+        int got = ms_io_wait(s->io, cqes, FS_IO_BATCH_MAX, 1, -1);
+        if (got == -EINTR)
+            continue;
+        if (got < 0)
+            return got;
+        for (int j = 0; j < got; j++) {
+            MS_ASSERT(cqes[j].user_data < n);
+            res[cqes[j].user_data] = cqes[j].res;
+            done++;
+        }
+    }
+    MS_ASSERT(err != 0 || done == n);
+    return err;
+}
+
+/* ---- open: directories, memory, threads -------------------------------------------------- */
+
+/* mkdirat (existing is fine) then opens the directory through the port. */
+static int open_dir(struct ms_fragstore *s, int parent, const char *name, bool *created)
+{
+    MS_ASSERT(s != NULL && name != NULL);
+    if (mkdirat(parent, name, 0700) == 0)
+        *created = true;
+    else if (errno != EEXIST)
+        return -errno;
+    int fd = ms_io_open(s->io, parent, name, O_RDONLY | O_DIRECTORY, 0);
+    MS_ASSERT(fd != 0 || parent != AT_FDCWD);
+    return fd;
+}
+
+static int open_dirs(struct ms_fragstore *s, const char *data_dir)
+{
+    bool created = false;
+    int fd = open_dir(s, AT_FDCWD, data_dir, &created);
+    if (fd < 0)
+        return fd;
+    s->data_fd = fd;
+    created = false;
+    if ((fd = open_dir(s, s->data_fd, "frags", &created)) < 0)
+        return fd;
+    s->frags_fd = fd;
+    if ((fd = open_dir(s, s->data_fd, "tmp", &created)) < 0)
+        return fd;
+    s->tmp_fd = fd;
+    int rc = created ? ms_io_fsync_dir(s->io, s->data_fd) : 0;
+    created = false;
+    for (unsigned i = 0; i < FS_SUBDIRS && rc == 0; i++) {
+        char name[4];
+        snprintf(name, sizeof(name), "%02x", i);
+        fd = open_dir(s, s->frags_fd, name, &created);
+        if (fd < 0)
+            return fd;
+        s->sub_fd[i] = fd;
+    }
+    if (rc == 0 && created)
+        rc = ms_io_fsync_dir(s->io, s->frags_fd);
+    MS_ASSERT(rc != 0 || s->sub_fd[FS_SUBDIRS - 1] >= 0);
+    return rc;
+}
+
+/* Allocates the session slots, their staging memory, the busy set and the zero buffer, and
+ * registers the staging buffers with the port when locked memory allows (else unregistered). */
+static int alloc_memory(struct ms_fragstore *s)
+{
+    MS_ASSERT(s->max_sessions > 0 && s->stage_bytes % FS_WRITE_CHUNK == 0);
+    size_t total = (size_t)s->max_sessions * s->stage_bytes;
+    s->stage_mem = aligned_alloc(FS_ALIGN, total);
+    s->zeros = aligned_alloc(FS_ALIGN, FS_ZERO_BYTES);
+    /* The codec's validator state holds 64-byte aligned XXH3 states: calloc is not enough. */
+    size_t slots_bytes = (size_t)s->max_sessions * sizeof(*s->slots);
+    s->slots = aligned_alloc(_Alignof(struct ms_fragstore_put), slots_bytes);
+    if (s->slots)
+        memset(s->slots, 0, slots_bytes);
+    s->busy_cap = s->max_sessions + FS_MAX_DELETES;
+    s->busy = calloc(s->busy_cap, sizeof(*s->busy));
+    if (!s->stage_mem || !s->zeros || !s->slots || !s->busy)
+        return -ENOMEM;
+    memset(s->zeros, 0, FS_ZERO_BYTES);
+    struct iovec *iov = calloc(s->max_sessions, sizeof(*iov));
+    if (!iov)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < s->max_sessions; i++) {
+        s->slots[i].slot = i;
+        s->slots[i].store = s;
+        s->slots[i].fd = -1;
+        s->slots[i].stage = s->stage_mem + (size_t)i * s->stage_bytes;
+        iov[i].iov_base = s->slots[i].stage;
+        iov[i].iov_len = s->stage_bytes;
+    }
+    int rc = ms_io_register_buffers(s->io, iov, s->max_sessions);
+    free(iov);
+    s->registered = rc == 0;
+    ms_log(MS_LOG_INFO, "node", "event=fragstore_buffers sessions=%u stage_bytes=%u "
+           "registered=%d reason=%s io=%s", s->max_sessions, s->stage_bytes, s->registered,
+           ms_err_name(rc), ms_io_name(s->io));
+    MS_ASSERT(s->slots[0].stage == s->stage_mem);
+    return 0;
+}
+
+static void *committer_main(void *arg);
+static int recover(struct ms_fragstore *s);
+
+static int store_init(struct ms_fragstore *s, const struct ms_fragstore_opts *o)
+{
+    MS_ASSERT(s != NULL && o != NULL);
+    s->io = o->io;
+    s->clock = o->clock ? o->clock : ms_clock_real();
+    s->data_fd = s->frags_fd = s->tmp_fd = -1;
+    for (unsigned i = 0; i < FS_SUBDIRS; i++)
+        s->sub_fd[i] = -1;
+    s->try_direct = !o->no_direct;
+    atomic_init(&s->direct, s->try_direct);
+    s->group_commit = !o->no_group_commit;
+    s->max_sessions = o->max_sessions ? o->max_sessions : FS_DEFAULT_SESSIONS;
+    s->stage_bytes = o->stage_bytes ? o->stage_bytes : FS_DEFAULT_STAGE;
+    if (s->max_sessions > FS_IO_BATCH_MAX || s->stage_bytes % FS_WRITE_CHUNK != 0)
+        return -EINVAL;
+    pthread_mutex_init(&s->io_mu, NULL);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_cond_init(&s->commit_cv, NULL);
+    pthread_cond_init(&s->done_cv, NULL);
+    int rc = ms_catalog_init(&s->cat, o->kv);
+    if (rc == 0)
+        rc = open_dirs(s, o->data_dir);
+    if (rc == 0)
+        rc = alloc_memory(s);
+    MS_ASSERT(s->clock != NULL);
+    return rc;
+}
+
+int ms_fragstore_open(const struct ms_fragstore_opts *opts, struct ms_fragstore **out)
+{
+    MS_ASSERT(opts != NULL && out != NULL);
+    if (!opts->data_dir || !opts->io || !opts->kv)
+        return -EINVAL;
+    struct ms_fragstore *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    int rc = store_init(s, opts);
+    if (rc == 0)
+        rc = recover(s);
+    if (rc == 0 && s->group_commit) {
+        rc = -pthread_create(&s->committer, NULL, committer_main, s);
+        s->committer_started = rc == 0;
+    }
+    if (rc == 0 && opts->scrub_rate_bytes_per_s > 0)
+        rc = ms_scrub_start(s, opts->scrub_rate_bytes_per_s);
+    if (rc < 0) {
+        ms_log(MS_LOG_ERROR, "node", "event=fragstore_open_failed err=%s", ms_err_name(rc));
+        ms_fragstore_close(s);
+        return rc;
+    }
+    ms_log(MS_LOG_INFO, "node", "event=fragstore_open fragments=%" PRIu64 " damaged=%" PRIu64,
+           (uint64_t)atomic_load(&s->fragment_count), (uint64_t)atomic_load(&s->damaged_count));
+    *out = s;
+    return 0;
+}
+
+void fs_close_quietly(struct ms_fragstore *s, int fd)
+{
+    MS_ASSERT(s != NULL && fd >= 0);
+    int rc = ms_io_close(s->io, fd);
+    if (rc < 0)
+        ms_log(MS_LOG_DEBUG, "node", "event=close_failed err=%s", ms_err_name(rc));
+}
+
+static void close_fd(struct ms_fragstore *s, int *fd)
+{
+    if (*fd >= 0)
+        fs_close_quietly(s, *fd);
+    *fd = -1;
+}
+
+void ms_fragstore_close(struct ms_fragstore *s)
+{
+    if (!s)
+        return;
+    ms_scrub_stop(s);
+    if (s->committer_started) {
+        pthread_mutex_lock(&s->mu);
+        s->stopping = true;
+        pthread_cond_broadcast(&s->commit_cv);
+        pthread_mutex_unlock(&s->mu);
+        pthread_join(s->committer, NULL);
+    }
+    for (uint32_t i = 0; s->slots && i < s->max_sessions; i++)
+        MS_ASSERT(!s->slots[i].in_use);
+    if (s->registered && ms_io_unregister_buffers(s->io) < 0)
+        ms_log(MS_LOG_WARN, "node", "event=unregister_buffers_failed");
+    for (unsigned i = 0; i < FS_SUBDIRS; i++)
+        close_fd(s, &s->sub_fd[i]);
+    close_fd(s, &s->tmp_fd);
+    close_fd(s, &s->frags_fd);
+    close_fd(s, &s->data_fd);
+    pthread_cond_destroy(&s->done_cv);
+    pthread_cond_destroy(&s->commit_cv);
+    pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->io_mu);
+    free(s->busy);
+    free(s->slots);
+    free(s->zeros);
+    free(s->stage_mem);
+    free(s);
+}
+
+void ms_fragstore_commit_counters(struct ms_fragstore *s, uint64_t *rounds, uint64_t *fragments)
+{
+    MS_ASSERT(s != NULL);
+    if (rounds)
+        *rounds = atomic_load(&s->commit_rounds);
+    if (fragments)
+        *fragments = atomic_load(&s->commit_frags);
+}
+
+bool ms_fragstore_is_direct(const struct ms_fragstore *s)
+{
+    MS_ASSERT(s != NULL);
+    return atomic_load(&((struct ms_fragstore *)s)->direct);
+}
+
+/* ---- open-time recovery ------------------------------------------------------------------ */
+
+/* Parses "<32 hex>.<idx>" (idx decimal 0..31, no leading zeros). Returns 0 or -EINVAL. */
+static int parse_frag_name(const char *name, struct ms_fragstore_key *key)
+{
+    MS_ASSERT(name != NULL && key != NULL);
+    size_t len = strlen(name);
+    if (len < MS_OID_HEX_LEN + 2 || len > MS_OID_HEX_LEN + 3 || name[MS_OID_HEX_LEN] != '.')
+        return -EINVAL;
+    if (ms_oid_from_hex(name, MS_OID_HEX_LEN, &key->oid) != 0)
+        return -EINVAL;
+    const char *d = name + MS_OID_HEX_LEN + 1;
+    unsigned idx = 0;
+    for (; *d; d++) {
+        if (*d < '0' || *d > '9')
+            return -EINVAL;
+        idx = idx * 10 + (unsigned)(*d - '0');
+    }
+    if (idx >= MS_FRAGSTORE_MAX_INDEX)
+        return -EINVAL;
+    key->frag_index = (uint8_t)idx;
+    char check[FS_NAME_MAX];
+    fs_frag_name(key, check);
+    return strcmp(check, name) == 0 ? 0 : -EINVAL; /* uppercase hex is not ours */
+}
+
+/* Calls file_cb for every regular entry of dirfd whose name does not start with '.'.
+ * Names are copied first so the callback may unlink. Returns 0 or the first error. */
+static int for_each_file(struct ms_fragstore *s, int dirfd,
+                         int (*file_cb)(struct ms_fragstore *s, int dirfd, const char *name))
+{
+    MS_ASSERT(s != NULL && dirfd >= 0);
+    int dup_fd = dup(dirfd);
+    if (dup_fd < 0)
+        return -errno;
+    DIR *d = fdopendir(dup_fd);
+    if (!d) {
+        close(dup_fd);
+        return -errno;
+    }
+    rewinddir(d);
+    char (*names)[FS_NAME_MAX] = NULL;
+    size_t n = 0, cap = 0;
+    int rc = 0;
+    for (struct dirent *e; rc == 0 && (e = readdir(d)) != NULL;) {
+        if (e->d_name[0] == '.' || strlen(e->d_name) >= FS_NAME_MAX)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            void *p = realloc(names, cap * sizeof(*names));
+            if (!p)
+                rc = -ENOMEM;
+            else
+                names = p;
+        }
+        if (rc == 0)
+            memcpy(names[n++], e->d_name, strlen(e->d_name) + 1);
+    }
+    closedir(d);
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = file_cb(s, dirfd, names[i]);
+    free(names);
+    return rc;
+}
+
+static int recover_tmp_file(struct ms_fragstore *s, int dirfd, const char *name)
+{
+    MS_ASSERT(dirfd == s->tmp_fd);
+    ms_log(MS_LOG_INFO, "node", "event=recover_tmp action=wipe");
+    return ms_wipe_file(s, dirfd, name);
+}
+
+static int recover_orphan_file(struct ms_fragstore *s, int dirfd, const char *name)
+{
+    MS_ASSERT(s != NULL && name != NULL);
+    struct ms_fragstore_key key;
+    if (parse_frag_name(name, &key) != 0 || fs_subdir_fd(s, &key) != dirfd) {
+        ms_log(MS_LOG_WARN, "node", "event=recover_unknown_file action=keep");
+        return 0;
+    }
+    struct ms_catalog_rec rec;
+    int rc = ms_catalog_get(&s->cat, &key, &rec);
+    if (rc == 0)
+        return 0;
+    if (rc != -MEDSTORE_ENOTFOUND)
+        return rc;
+    char hex[MS_OID_HEX_LEN + 1];
+    ms_oid_to_hex(&key.oid, hex);
+    ms_log(MS_LOG_WARN, "node", "event=recover_orphan oid=%s frag=%u action=wipe", hex,
+           (unsigned)key.frag_index);
+    return ms_wipe_file(s, dirfd, name);
+}
+
+/* Checks that the file of a committed record exists with the recorded size. */
+static int check_record(struct ms_fragstore *s, const struct ms_fragstore_key *key,
+                        const struct ms_catalog_rec *rec)
+{
+    MS_ASSERT(rec->state == MS_CATALOG_COMMITTED);
+    char name[FS_NAME_MAX];
+    fs_frag_name(key, name);
+    int fd = ms_io_open(s->io, fs_subdir_fd(s, key), name, O_RDONLY, 0);
+    if (fd == -ENOENT) {
+        ms_scrub_note(s, key, MS_SCRUB_MISSING, UINT32_MAX);
+        return 0;
+    }
+    if (fd < 0)
+        return fd;
+    struct stat st;
+    int rc = ms_io_fstat(s->io, fd, &st);
+    fs_close_quietly(s, fd);
+    if (rc == 0 && (uint64_t)st.st_size != rec->logical_bytes)
+        ms_scrub_note(s, key, MS_SCRUB_SIZE, UINT32_MAX);
+    MS_ASSERT(rc <= 0);
+    return rc;
+}
+
+/* Walks the catalogue: counts committed fragments, checks each file exists with its size. */
+static int check_catalogue(struct ms_fragstore *s)
+{
+    struct ms_kv_iter *it = NULL;
+    int rc = ms_kv_iter_create(s->cat.kv, s->cat.cf_frags, NULL, 0, NULL, 0, &it);
+    if (rc < 0)
+        return rc;
+    uint64_t count = 0;
+    for (ms_kv_iter_seek_to_first(it); rc == 0 && ms_kv_iter_valid(it); ms_kv_iter_next(it)) {
+        size_t klen = 0, vlen = 0;
+        const void *k = ms_kv_iter_key(it, &klen);
+        const void *v = ms_kv_iter_value(it, &vlen);
+        struct ms_fragstore_key key;
+        struct ms_catalog_rec rec;
+        rc = ms_catalog_key_decode(k, klen, &key);
+        if (rc == 0)
+            rc = ms_catalog_rec_decode(v, vlen, &rec);
+        if (rc == 0 && rec.state == MS_CATALOG_COMMITTED) {
+            count++;
+            rc = check_record(s, &key, &rec);
+        }
+    }
+    if (rc == 0)
+        rc = ms_kv_iter_status(it);
+    ms_kv_iter_destroy(it);
+    atomic_store(&s->fragment_count, count);
+    return rc;
+}
+
+/* Open-time recovery, in order: pending wipes, temp files, orphans, catalogue check. */
+static int recover(struct ms_fragstore *s)
+{
+    MS_ASSERT(s->tmp_fd >= 0 && s->frags_fd >= 0);
+    int rc = ms_wipe_resume_all(s);
+    pthread_mutex_lock(&s->io_mu);
+    if (rc == 0)
+        rc = for_each_file(s, s->tmp_fd, recover_tmp_file);
+    if (rc == 0)
+        rc = ms_io_fsync_dir(s->io, s->tmp_fd);
+    for (unsigned i = 0; i < FS_SUBDIRS && rc == 0; i++) {
+        rc = for_each_file(s, s->sub_fd[i], recover_orphan_file);
+        if (rc == 0)
+            rc = ms_io_fsync_dir(s->io, s->sub_fd[i]);
+    }
+    if (rc == 0)
+        rc = check_catalogue(s);
+    pthread_mutex_unlock(&s->io_mu);
+    int64_t damaged = rc == 0 ? ms_catalog_count(&s->cat, s->cat.cf_scrub) : 0;
+    if (damaged < 0)
+        rc = (int)damaged;
+    else
+        atomic_store(&s->damaged_count, (uint64_t)damaged);
+    MS_ASSERT(rc <= 0);
+    return rc;
+}
+
+/* ---- put: begin, append, abort ----------------------------------------------------------- */
+
+static struct ms_fragstore_put *slot_acquire(struct ms_fragstore *s)
+{
+    struct ms_fragstore_put *p = NULL;
+    pthread_mutex_lock(&s->mu);
+    for (uint32_t i = 0; i < s->max_sessions && !p; i++) {
+        if (!s->slots[i].in_use) {
+            p = &s->slots[i];
+            p->in_use = true;
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    MS_ASSERT(p == NULL || p->store == s);
+    return p;
+}
+
+static void slot_release(struct ms_fragstore_put *p)
+{
+    struct ms_fragstore *s = p->store;
+    MS_ASSERT(p->in_use && p->fd < 0);
+    pthread_mutex_lock(&s->mu);
+    p->in_use = false;
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Resets a fresh slot for key and creates its temp file. */
+static int session_start(struct ms_fragstore_put *p, const struct ms_fragstore_key *key,
+                         const struct ms_frag_hdr *hdr, const uint8_t *hdr_bytes)
+{
+    struct ms_fragstore *s = p->store;
+    MS_ASSERT(p->in_use && p->fd < 0);
+    p->key = *key;
+    p->hdr = *hdr;
+    memcpy(p->hdr_csum, hdr_bytes + MS_FRAG_OFF_CSUM, MS_FRAG_CSUM_BYTES);
+    p->err = 0;
+    p->renamed = false;
+    p->commit_done = false;
+    p->commit_rc = 0;
+    p->next_commit = NULL;
+    p->stage_cap = s->stage_bytes;
+    p->stage_off = 0;
+    p->buf_index = s->registered ? (int)p->slot : -1;
+    memcpy(p->stage, hdr_bytes, MS_FRAG_HDR_BYTES);
+    p->stage_len = MS_FRAG_HDR_BYTES;
+    p->file_bytes = MS_FRAG_HDR_BYTES;
+    ms_frag_check_init(&p->chk, hdr);
+
+    static atomic_uint_fast64_t fallback_counter;
+    uint64_t rnd = 0;
+    if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) /* uniqueness is enough */
+        rnd = atomic_fetch_add(&fallback_counter, 1) ^ ((uint64_t)p->slot << 48);
+    char base[FS_NAME_MAX];
+    fs_frag_name(key, base);
+    snprintf(p->tmp_name, sizeof(p->tmp_name), "%.35s.%016" PRIx64, base, rnd);
+    bool direct = false;
+    pthread_mutex_lock(&s->io_mu);
+    int flags = O_WRONLY | O_CREAT | O_EXCL;
+    int fd = s->try_direct ? ms_io_open_direct(s->io, s->tmp_fd, p->tmp_name, flags, 0600, &direct)
+                           : ms_io_open(s->io, s->tmp_fd, p->tmp_name, flags, 0600);
+    pthread_mutex_unlock(&s->io_mu);
+    if (fd < 0)
+        return fd;
+    p->fd = fd;
+    p->direct = direct;
+    atomic_store(&s->direct, direct);
+    MS_ASSERT(p->stage_len <= p->stage_cap);
+    return 0;
+}
+
+int ms_fragstore_put_begin(struct ms_fragstore *s, const struct ms_oid *oid, uint8_t frag_index,
+                           const uint8_t *hdr, size_t hdr_len, struct ms_fragstore_put **out)
+{
+    MS_ASSERT(s != NULL && out != NULL);
+    if (!oid || !hdr || frag_index >= MS_FRAGSTORE_MAX_INDEX)
+        return -EINVAL;
+    if (hdr_len < MS_FRAG_HDR_BYTES)
+        return -MEDSTORE_ETRUNCATED;
+    if (hdr_len != MS_FRAG_HDR_BYTES)
+        return -MEDSTORE_EFORMAT;
+    struct ms_frag_hdr h;
+    int rc = ms_frag_hdr_decode(hdr, hdr_len, &h);
+    if (rc < 0)
+        return rc;
+    if (!ms_oid_equal(&h.oid, oid) || h.frag_index != frag_index)
+        return -MEDSTORE_EFORMAT;
+    struct ms_fragstore_key key = {.oid = *oid, .frag_index = frag_index};
+    if ((rc = fs_busy_acquire(s, &key)) < 0)
+        return rc;
+    struct ms_catalog_rec rec;
+    rc = ms_catalog_get(&s->cat, &key, &rec);
+    if (rc == 0)
+        rc = rec.state == MS_CATALOG_COMMITTED ? -MEDSTORE_EEXIST : -EBUSY;
+    else if (rc == -MEDSTORE_ENOTFOUND)
+        rc = 0;
+    struct ms_fragstore_put *p = NULL;
+    if (rc == 0 && (p = slot_acquire(s)) == NULL)
+        rc = -EAGAIN;
+    if (rc == 0 && (rc = session_start(p, &key, &h, hdr)) < 0)
+        slot_release(p);
+    if (rc < 0) {
+        fs_busy_release(s, &key);
+        return rc;
+    }
+    MS_ASSERT(p->fd >= 0);
+    *out = p;
+    return 0;
+}
+
+/* Writes stage[0..len) at stage_off in FS_WRITE_CHUNK requests, all in flight together.
+ * len is a multiple of FS_ALIGN when the file is O_DIRECT. */
+static int stage_write(struct ms_fragstore_put *p, uint32_t len)
+{
+    struct ms_fragstore *s = p->store;
+    MS_ASSERT(len <= p->stage_cap);
+    MS_ASSERT(!p->direct || (len % FS_ALIGN == 0 && p->stage_off % FS_ALIGN == 0));
+    struct ms_io_req reqs[FS_IO_BATCH_MAX];
+    int res[FS_IO_BATCH_MAX];
+    unsigned n = 0;
+    for (uint32_t off = 0; off < len; off += FS_WRITE_CHUNK, n++) {
+        MS_ASSERT(n < FS_IO_BATCH_MAX);
+        uint32_t l = len - off < FS_WRITE_CHUNK ? len - off : FS_WRITE_CHUNK;
+        reqs[n] = (struct ms_io_req){.op = MS_IO_WRITE, .fd = p->fd, .buf = p->stage + off,
+                                     .len = l, .offset = p->stage_off + off,
+                                     .buf_index = p->buf_index};
+    }
+    if (n == 0)
+        return 0;
+    pthread_mutex_lock(&s->io_mu);
+    int rc = fs_io_run(s, reqs, n, res);
+    for (unsigned i = 0; i < n && rc == 0; i++) {
+        if (res[i] < 0)
+            rc = res[i];
+        else if ((size_t)res[i] < reqs[i].len) /* short write: finish it synchronously */
+            rc = ms_io_pwrite_all(s->io, p->fd, (uint8_t *)reqs[i].buf + res[i],
+                                  reqs[i].len - (size_t)res[i], reqs[i].offset + (size_t)res[i]);
+    }
+    pthread_mutex_unlock(&s->io_mu);
+    return rc;
+}
+
+/* Copies validated bytes into the stage, writing it out whenever it fills. */
+static int stage_bytes(struct ms_fragstore_put *p, const uint8_t *b, size_t len)
+{
+    MS_ASSERT(p->stage_len <= p->stage_cap);
+    while (len > 0) {
+        size_t room = p->stage_cap - p->stage_len;
+        size_t take = len < room ? len : room;
+        memcpy(p->stage + p->stage_len, b, take);
+        p->stage_len += (uint32_t)take;
+        p->file_bytes += take;
+        b += take;
+        len -= take;
+        if (p->stage_len == p->stage_cap) {
+            int rc = stage_write(p, p->stage_cap);
+            if (rc < 0)
+                return rc;
+            p->stage_off += p->stage_cap;
+            p->stage_len = 0;
+        }
+    }
+    MS_ASSERT(p->stage_off + p->stage_len == p->file_bytes);
+    return 0;
+}
+
+int ms_fragstore_put_append(struct ms_fragstore_put *p, const uint8_t *bytes, size_t len)
+{
+    MS_ASSERT(p != NULL && p->in_use);
+    if (p->err)
+        return p->err;
+    if (len == 0)
+        return 0;
+    if (!bytes)
+        return p->err = -EINVAL;
+    int rc = ms_frag_check_feed(&p->chk, bytes, len);
+    if (rc == 0)
+        rc = stage_bytes(p, bytes, len);
+    if (rc < 0)
+        p->err = rc;
+    MS_ASSERT(rc <= 0);
+    return rc;
+}
+
+/* Removes every trace of a put that will not be acknowledged: wipes the file (temp or
+ * already renamed) and releases the slot and the key. A failure here (dead port) leaves the
+ * file for the next open's recovery, which wipes it. */
+static void put_cleanup(struct ms_fragstore_put *p)
+{
+    struct ms_fragstore *s = p->store;
+    MS_ASSERT(p->in_use);
+    if (p->fd >= 0) {
+        char name[FS_NAME_MAX];
+        fs_frag_name(&p->key, name);
+        int dirfd = p->renamed ? fs_subdir_fd(s, &p->key) : s->tmp_fd;
+        pthread_mutex_lock(&s->io_mu);
+        int rc = ms_wipe_fd(s, p->fd, dirfd, p->renamed ? name : p->tmp_name);
+        if (rc == 0)
+            rc = ms_io_fsync_dir(s->io, dirfd);
+        pthread_mutex_unlock(&s->io_mu);
+        p->fd = -1;
+        if (rc < 0)
+            ms_log(MS_LOG_WARN, "node", "event=put_cleanup_failed err=%s", ms_err_name(rc));
+    }
+    struct ms_fragstore_key key = p->key;
+    slot_release(p);
+    fs_busy_release(s, &key);
+}
+
+void ms_fragstore_put_abort(struct ms_fragstore_put **pp)
+{
+    if (!pp || !*pp)
+        return;
+    struct ms_fragstore_put *p = *pp;
+    *pp = NULL;
+    MS_ASSERT(p->in_use && !p->renamed);
+    put_cleanup(p);
+}
+
+/* ---- put: commit ------------------------------------------------------------------------- */
+
+/* Checks the stream is complete, writes the staged tail (zero-padded to FS_ALIGN under
+ * O_DIRECT) and truncates the padding away, so the file is exactly the fragment. */
+static int put_finish_stream(struct ms_fragstore_put *p)
+{
+    int rc = ms_frag_check_finish(&p->chk);
+    if (rc < 0)
+        return rc;
+    MS_ASSERT(ms_frag_check_offset(&p->chk) == p->file_bytes);
+    uint32_t len = p->stage_len;
+    if (p->direct) {
+        uint32_t padded = (len + FS_ALIGN - 1) / FS_ALIGN * FS_ALIGN;
+        memset(p->stage + len, 0, padded - len);
+        len = padded;
+    }
+    rc = stage_write(p, len);
+    if (rc == 0 && len != p->stage_len) {
+        pthread_mutex_lock(&p->store->io_mu);
+        rc = ms_io_ftruncate(p->store->io, p->fd, p->file_bytes);
+        pthread_mutex_unlock(&p->store->io_mu);
+    }
+    MS_ASSERT(p->stage_len <= p->stage_cap);
+    return rc;
+}
+
+/* fsyncs each distinct directory of the renamed puts once; a failure fails every put whose
+ * file is in that directory. The caller holds io_mu. */
+static void round_sync_dirs(struct ms_fragstore *s, struct ms_fragstore_put *list)
+{
+    int dir_rc[FS_SUBDIRS];
+    bool dir_done[FS_SUBDIRS] = {false};
+    for (struct ms_fragstore_put *p = list; p; p = p->next_commit) {
+        if (p->commit_rc != 0 || !p->renamed)
+            continue;
+        unsigned d = p->key.oid.b[0];
+        if (!dir_done[d]) {
+            dir_rc[d] = ms_io_fsync_dir(s->io, s->sub_fd[d]);
+            dir_done[d] = true;
+        }
+        p->commit_rc = dir_rc[d];
+    }
+}
+
+/* Writes the catalogue records of every surviving put in one synced batch. */
+static void round_catalogue(struct ms_fragstore *s, struct ms_fragstore_put *list)
+{
+    struct ms_kv_batch b;
+    ms_kv_batch_init(&b);
+    uint64_t now = fs_now_ms(s);
+    int rc = 0;
+    unsigned n = 0;
+    for (struct ms_fragstore_put *p = list; p && rc == 0; p = p->next_commit) {
+        if (p->commit_rc != 0)
+            continue;
+        struct ms_catalog_rec rec = {
+            .state = MS_CATALOG_COMMITTED, .segment_count = ms_frag_check_records(&p->chk),
+            .logical_bytes = p->file_bytes, .file_bytes = p->file_bytes, .created_ms = now};
+        memcpy(rec.header_checksum, p->hdr_csum, sizeof(rec.header_checksum));
+        rc = ms_catalog_batch_put(&s->cat, &b, &p->key, &rec);
+        n++;
+    }
+    if (rc == 0 && n > 0)
+        rc = ms_kv_write(s->cat.kv, &b, true);
+    ms_kv_batch_fini(&b);
+    for (struct ms_fragstore_put *p = list; p; p = p->next_commit) {
+        if (p->commit_rc == 0 && rc != 0)
+            p->commit_rc = rc;
+    }
+    MS_ASSERT(rc <= 0);
+}
+
+/* One group-commit round over a list of puts whose data is written: all fdatasyncs in one
+ * submit, renames, one fsync per directory, one synced catalogue batch. Sets each commit_rc;
+ * on success the fd is closed. */
+static void commit_round(struct ms_fragstore *s, struct ms_fragstore_put *list)
+{
+    struct ms_io_req reqs[FS_IO_BATCH_MAX];
+    int res[FS_IO_BATCH_MAX];
+    unsigned n = 0;
+    for (struct ms_fragstore_put *p = list; p; p = p->next_commit, n++) {
+        MS_ASSERT(n < FS_IO_BATCH_MAX && p->fd >= 0 && !p->renamed);
+        reqs[n] = (struct ms_io_req){.op = MS_IO_FDATASYNC, .fd = p->fd, .buf_index = -1};
+    }
+    pthread_mutex_lock(&s->io_mu);
+    int rc = fs_io_run(s, reqs, n, res);
+    unsigned i = 0;
+    for (struct ms_fragstore_put *p = list; p; p = p->next_commit, i++) {
+        p->commit_rc = rc != 0 ? rc : (res[i] < 0 ? res[i] : 0);
+        if (p->commit_rc != 0)
+            continue;
+        char name[FS_NAME_MAX];
+        fs_frag_name(&p->key, name);
+        p->commit_rc = ms_io_renameat(s->io, s->tmp_fd, p->tmp_name, fs_subdir_fd(s, &p->key),
+                                      name);
+        p->renamed = p->commit_rc == 0;
+    }
+    round_sync_dirs(s, list);
+    round_catalogue(s, list);
+    unsigned ok = 0;
+    for (struct ms_fragstore_put *p = list; p; p = p->next_commit) {
+        if (p->commit_rc == 0) {
+            fs_close_quietly(s, p->fd);
+            p->fd = -1;
+            ok++;
+        }
+    }
+    pthread_mutex_unlock(&s->io_mu);
+    atomic_fetch_add(&s->fragment_count, ok);
+    atomic_fetch_add(&s->commit_rounds, 1);
+    atomic_fetch_add(&s->commit_frags, n);
+    MS_ASSERT(ok <= n);
+}
+
+static void *committer_main(void *arg)
+{
+    struct ms_fragstore *s = arg;
+    MS_ASSERT(s != NULL && s->group_commit);
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        while (!s->commit_head && !s->stopping)
+            pthread_cond_wait(&s->commit_cv, &s->mu);
+        if (!s->commit_head)
+            break;
+        struct ms_fragstore_put *list = s->commit_head;
+        s->commit_head = s->commit_tail = NULL;
+        pthread_mutex_unlock(&s->mu);
+        commit_round(s, list);
+        pthread_mutex_lock(&s->mu);
+        for (struct ms_fragstore_put *p = list, *next; p; p = next) {
+            next = p->next_commit;
+            p->next_commit = NULL;
+            p->commit_done = true;
+        }
+        pthread_cond_broadcast(&s->done_cv);
+    }
+    pthread_mutex_unlock(&s->mu);
+    MS_ASSERT(s->commit_head == NULL);
+    return NULL;
+}
+
+/* Queues p for the committer and waits for its round. */
+static int commit_queued(struct ms_fragstore *s, struct ms_fragstore_put *p)
+{
+    MS_ASSERT(s->committer_started);
+    pthread_mutex_lock(&s->mu);
+    MS_ASSERT(!s->stopping);
+    p->next_commit = NULL;
+    p->commit_done = false;
+    if (s->commit_tail)
+        s->commit_tail->next_commit = p;
+    else
+        s->commit_head = p;
+    s->commit_tail = p;
+    pthread_cond_signal(&s->commit_cv);
+    while (!p->commit_done)
+        pthread_cond_wait(&s->done_cv, &s->mu);
+    int rc = p->commit_rc;
+    pthread_mutex_unlock(&s->mu);
+    return rc;
+}
+
+int ms_fragstore_put_commit(struct ms_fragstore_put **pp)
+{
+    MS_ASSERT(pp != NULL && *pp != NULL);
+    struct ms_fragstore_put *p = *pp;
+    struct ms_fragstore *s = p->store;
+    *pp = NULL;
+    MS_ASSERT(p->in_use && p->fd >= 0);
+    int rc = p->err ? p->err : put_finish_stream(p);
+    if (rc == 0 && s->group_commit) {
+        rc = commit_queued(s, p);
+    } else if (rc == 0) {
+        p->next_commit = NULL;
+        commit_round(s, p);
+        rc = p->commit_rc;
+    }
+    if (rc < 0) {
+        put_cleanup(p);
+        return rc;
+    }
+    MS_ASSERT(p->fd < 0);
+    struct ms_fragstore_key key = p->key;
+    slot_release(p);
+    fs_busy_release(s, &key);
+    return 0;
+}
+
+/* ---- reads ------------------------------------------------------------------------------- */
+
+/* An open committed fragment with its header and index verified. */
+struct reader {
+    struct ms_fragstore *s;
+    struct ms_fragstore_key key;
+    int fd;
+    uint64_t size;
+    struct ms_frag_hdr hdr;
+    uint8_t hdr_bytes[MS_FRAG_HDR_BYTES];
+    uint8_t *idx_bytes;               /* the index block + footer, verified */
+    uint64_t idx_off;
+    size_t idx_len;
+    struct ms_frag_idx_entry *entries;
+    uint32_t n;
+    uint8_t *rec_buf;                 /* one record */
+    size_t rec_cap;
+};
+
+static int rd_pread(struct reader *r, void *buf, size_t len, uint64_t off)
+{
+    MS_ASSERT(r->fd >= 0);
+    MS_ASSERT(off + len <= r->size);
+    pthread_mutex_lock(&r->s->io_mu);
+    int rc = ms_io_pread_all(r->s->io, r->fd, buf, len, off, NULL);
+    pthread_mutex_unlock(&r->s->io_mu);
+    if (rc == -MEDSTORE_ETRUNCATED)
+        rc = MS_CORRUPT(); /* the file shrank under us */
+    return rc;
+}
+
+/* Marks damage, returns -MEDSTORE_ECORRUPT (or keeps an I/O error as such). */
+static int rd_damage(struct reader *r, int rc, enum ms_scrub_reason why, uint32_t record)
+{
+    MS_ASSERT(rc < 0);
+    if (rc == -MEDSTORE_ECORRUPT || rc == -MEDSTORE_EFORMAT || rc == -MEDSTORE_ETRUNCATED ||
+        rc == -MEDSTORE_EVERSION || rc == -MEDSTORE_EUNSUPPORTED || rc == -MEDSTORE_ERANGE) {
+        ms_scrub_note(r->s, &r->key, why, record);
+        return -MEDSTORE_ECORRUPT;
+    }
+    if (rc == -EIO)
+        ms_scrub_note(r->s, &r->key, MS_SCRUB_IO, record);
+    return rc;
+}
+
+static int rd_index(struct reader *r)
+{
+    uint8_t ftr_bytes[MS_FRAG_IDX_FOOTER_BYTES];
+    if (r->size < MS_FRAG_HDR_BYTES + MS_FRAG_IDX_FOOTER_BYTES)
+        return rd_damage(r, -MEDSTORE_ETRUNCATED, MS_SCRUB_SIZE, UINT32_MAX);
+    int rc = rd_pread(r, ftr_bytes, sizeof(ftr_bytes), r->size - sizeof(ftr_bytes));
+    struct ms_frag_idx_footer ftr;
+    if (rc == 0)
+        rc = ms_frag_index_footer_decode(ftr_bytes, sizeof(ftr_bytes), r->size, &ftr);
+    if (rc < 0)
+        return rd_damage(r, rc, MS_SCRUB_INDEX, UINT32_MAX);
+    r->n = ftr.segment_count;
+    r->idx_len = (size_t)ms_frag_index_bytes(r->n);
+    r->idx_off = r->size - r->idx_len;
+    r->idx_bytes = malloc(r->idx_len);
+    r->entries = malloc(((size_t)r->n + 1) * sizeof(*r->entries));
+    if (!r->idx_bytes || !r->entries)
+        return -ENOMEM;
+    rc = rd_pread(r, r->idx_bytes, r->idx_len, r->idx_off);
+    if (rc == 0)
+        rc = ms_frag_index_decode(r->idx_bytes, r->idx_len, r->size, &r->hdr, r->entries, r->n);
+    if (rc < 0)
+        return rd_damage(r, rc, MS_SCRUB_INDEX, UINT32_MAX);
+    MS_ASSERT((uint32_t)rc == r->n);
+    return 0;
+}
+
+/* Opens key's committed file and verifies its size, header and index against rec. */
+static int rd_open(struct reader *r, struct ms_fragstore *s, const struct ms_fragstore_key *key,
+                   const struct ms_catalog_rec *rec)
+{
+    memset(r, 0, sizeof(*r));
+    r->s = s;
+    r->key = *key;
+    r->size = rec->logical_bytes;
+    char name[FS_NAME_MAX];
+    fs_frag_name(key, name);
+    pthread_mutex_lock(&s->io_mu);
+    r->fd = ms_io_open(s->io, fs_subdir_fd(s, key), name, O_RDONLY, 0);
+    struct stat st;
+    int rc = r->fd >= 0 ? ms_io_fstat(s->io, r->fd, &st) : r->fd;
+    pthread_mutex_unlock(&s->io_mu);
+    if (rc == -ENOENT)
+        return rd_damage(r, MS_CORRUPT(), MS_SCRUB_MISSING, UINT32_MAX);
+    if (rc < 0)
+        return rc;
+    if ((uint64_t)st.st_size != rec->logical_bytes)
+        return rd_damage(r, MS_CORRUPT(), MS_SCRUB_SIZE, UINT32_MAX);
+    rc = rd_pread(r, r->hdr_bytes, MS_FRAG_HDR_BYTES, 0);
+    if (rc == 0)
+        rc = ms_frag_hdr_decode(r->hdr_bytes, MS_FRAG_HDR_BYTES, &r->hdr);
+    if (rc == 0 && (memcmp(r->hdr_bytes + MS_FRAG_OFF_CSUM, rec->header_checksum, 16) != 0 ||
+                    !ms_oid_equal(&r->hdr.oid, &key->oid) ||
+                    r->hdr.frag_index != key->frag_index))
+        rc = MS_CORRUPT();
+    if (rc < 0)
+        return rd_damage(r, rc, MS_SCRUB_HEADER, UINT32_MAX);
+    rc = rd_index(r);
+    if (rc == 0 && r->n != rec->segment_count)
+        rc = rd_damage(r, MS_CORRUPT(), MS_SCRUB_INDEX, UINT32_MAX);
+    MS_ASSERT(rc != 0 || r->n == rec->segment_count);
+    return rc;
+}
+
+static void rd_close(struct reader *r)
+{
+    if (r->fd >= 0) {
+        pthread_mutex_lock(&r->s->io_mu);
+        fs_close_quietly(r->s, r->fd);
+        pthread_mutex_unlock(&r->s->io_mu);
+    }
+    free(r->idx_bytes);
+    free(r->entries);
+    free(r->rec_buf);
+    r->fd = -1;
+}
+
+/* Reads and verifies record i into rec_buf. */
+static int rd_record(struct reader *r, uint32_t i)
+{
+    MS_ASSERT(i < r->n);
+    const struct ms_frag_idx_entry *e = &r->entries[i];
+    if (e->rec_len_bytes > r->rec_cap) {
+        free(r->rec_buf);
+        r->rec_buf = malloc(e->rec_len_bytes);
+        r->rec_cap = r->rec_buf ? e->rec_len_bytes : 0;
+        if (!r->rec_buf)
+            return -ENOMEM;
+    }
+    int rc = rd_pread(r, r->rec_buf, e->rec_len_bytes, e->rec_offset);
+    struct ms_frag_rec rec;
+    const uint8_t *payload = NULL;
+    size_t consumed = 0;
+    if (rc == 0)
+        rc = ms_frag_record_check(r->rec_buf, e->rec_len_bytes, &r->hdr, &rec, &payload,
+                                  &consumed);
+    if (rc == 0 && (consumed != e->rec_len_bytes || rec.segment_index != i))
+        rc = MS_CORRUPT();
+    if (rc < 0)
+        return rd_damage(r, rc, MS_SCRUB_CHECKSUM, i);
+    MS_ASSERT(payload == r->rec_buf + MS_FRAG_REC_HDR_BYTES);
+    return 0;
+}
+
+/* Hands the part of [base, base + len) (bytes at data) inside [lo, hi) to the sink. */
+static int deliver(const uint8_t *data, uint64_t base, uint64_t len, uint64_t lo, uint64_t hi,
+                   int (*sink_cb)(void *, uint64_t, const uint8_t *, size_t), void *arg)
+{
+    uint64_t a = base > lo ? base : lo;
+    uint64_t b = base + len < hi ? base + len : hi;
+    if (a >= b || !sink_cb)
+        return 0;
+    MS_ASSERT(a - base < len && b - base <= len);
+    return sink_cb(arg, a, data + (a - base), (size_t)(b - a));
+}
+
+/* Delivers verified bytes [lo, hi) of the open fragment: header, records, index. */
+static int rd_bytes(struct reader *r, uint64_t lo, uint64_t hi,
+                    int (*sink_cb)(void *, uint64_t, const uint8_t *, size_t), void *arg)
+{
+    MS_ASSERT(lo < hi && hi <= r->size);
+    int rc = deliver(r->hdr_bytes, 0, MS_FRAG_HDR_BYTES, lo, hi, sink_cb, arg);
+    for (uint32_t i = 0; i < r->n && rc == 0; i++) {
+        const struct ms_frag_idx_entry *e = &r->entries[i];
+        if (e->rec_offset >= hi)
+            break;
+        if (e->rec_offset + e->rec_len_bytes <= lo)
+            continue;
+        rc = rd_record(r, i);
+        if (rc == 0)
+            rc = deliver(r->rec_buf, e->rec_offset, e->rec_len_bytes, lo, hi, sink_cb, arg);
+    }
+    if (rc == 0)
+        rc = deliver(r->idx_bytes, r->idx_off, r->idx_len, lo, hi, sink_cb, arg);
+    return rc;
+}
+
+/* Delivers whole verified records of segments [first, first + count). */
+static int rd_segments(struct reader *r, uint64_t first, uint64_t count,
+                       int (*sink_cb)(void *, uint64_t, const uint8_t *, size_t), void *arg)
+{
+    uint64_t off = 0, len = 0;
+    if (first > UINT32_MAX || count > UINT32_MAX ||
+        ms_frag_locate_segments(r->entries, r->n, (uint32_t)first, (uint32_t)count, &off,
+                                &len) != 0)
+        return -MEDSTORE_ERANGE;
+    MS_ASSERT(first + count <= r->n);
+    int rc = 0;
+    for (uint32_t i = (uint32_t)first; i < first + count && rc == 0; i++) {
+        const struct ms_frag_idx_entry *e = &r->entries[i];
+        rc = rd_record(r, i);
+        if (rc == 0 && sink_cb)
+            rc = sink_cb(arg, e->rec_offset, r->rec_buf, e->rec_len_bytes);
+    }
+    return rc;
+}
+
+static int get_record_of(struct ms_fragstore *s, const struct ms_fragstore_key *key,
+                         struct ms_catalog_rec *rec)
+{
+    if (!key || key->frag_index >= MS_FRAGSTORE_MAX_INDEX)
+        return -EINVAL;
+    int rc = ms_catalog_get(&s->cat, key, rec);
+    if (rc == 0 && rec->state != MS_CATALOG_COMMITTED)
+        rc = -MEDSTORE_ENOTFOUND;
+    MS_ASSERT(rc != 0 || rec->state == MS_CATALOG_COMMITTED);
+    return rc;
+}
+
+static int get_range(struct ms_fragstore *s, const struct ms_fragstore_key *key,
+                     const struct ms_catalog_rec *rec, const struct ms_fragstore_range *range,
+                     int (*sink_cb)(void *, uint64_t, const uint8_t *, size_t), void *arg)
+{
+    MS_ASSERT(range != NULL);
+    uint64_t size = rec->logical_bytes;
+    if (range->kind == MS_FRAGSTORE_RANGE_BYTES &&
+        (range->count == 0 || range->first >= size || range->count > size - range->first))
+        return -MEDSTORE_ERANGE;
+    if (range->kind == MS_FRAGSTORE_RANGE_SEGMENTS &&
+        (range->count == 0 || range->first >= rec->segment_count ||
+         range->count > rec->segment_count - range->first))
+        return -MEDSTORE_ERANGE;
+    if (range->kind > MS_FRAGSTORE_RANGE_SEGMENTS)
+        return -EINVAL;
+    struct reader r;
+    int rc = rd_open(&r, s, key, rec);
+    if (rc == 0 && range->kind == MS_FRAGSTORE_RANGE_SEGMENTS)
+        rc = rd_segments(&r, range->first, range->count, sink_cb, arg);
+    else if (rc == 0 && range->kind == MS_FRAGSTORE_RANGE_BYTES)
+        rc = rd_bytes(&r, range->first, range->first + range->count, sink_cb, arg);
+    else if (rc == 0)
+        rc = rd_bytes(&r, 0, size, sink_cb, arg);
+    rd_close(&r);
+    return rc;
+}
+
+int ms_fragstore_get(struct ms_fragstore *s, const struct ms_fragstore_key *key,
+                     const struct ms_fragstore_range *range,
+                     int (*sink_cb)(void *arg, uint64_t offset, const uint8_t *data, size_t len),
+                     void *arg)
+{
+    MS_ASSERT(s != NULL);
+    MS_ASSERT(sink_cb != NULL);
+    if (!range)
+        return -EINVAL;
+    struct ms_catalog_rec rec;
+    int rc = get_record_of(s, key, &rec);
+    if (rc < 0)
+        return rc;
+    return get_range(s, key, &rec, range, sink_cb, arg);
+}
+
+struct buf_sink {
+    uint8_t *buf;
+    size_t cap;
+    size_t len;
+};
+
+static int buf_sink_cb(void *arg, uint64_t offset, const uint8_t *data, size_t len)
+{
+    struct buf_sink *b = arg;
+    (void)offset;
+    if (len > b->cap - b->len)
+        return -ENOBUFS;
+    memcpy(b->buf + b->len, data, len);
+    b->len += len;
+    MS_ASSERT(b->len <= b->cap);
+    return 0;
+}
+
+int ms_fragstore_get_buf(struct ms_fragstore *s, const struct ms_fragstore_key *key,
+                         const struct ms_fragstore_range *range, uint8_t *buf, size_t cap,
+                         size_t *out_len)
+{
+    MS_ASSERT(out_len != NULL);
+    MS_ASSERT(buf != NULL || cap == 0);
+    struct buf_sink b = {.buf = buf, .cap = cap, .len = 0};
+    int rc = ms_fragstore_get(s, key, range, buf_sink_cb, &b);
+    *out_len = rc == 0 ? b.len : 0;
+    return rc;
+}
+
+int fs_verify_all(struct ms_fragstore *s, const struct ms_fragstore_key *key,
+                  const struct ms_catalog_rec *rec,
+                  int (*sink_cb)(void *arg, uint64_t offset, const uint8_t *data, size_t len),
+                  void *arg)
+{
+    MS_ASSERT(s != NULL && rec != NULL);
+    MS_ASSERT(rec->state == MS_CATALOG_COMMITTED);
+    struct ms_fragstore_range all = {.kind = MS_FRAGSTORE_RANGE_ALL};
+    return get_range(s, key, rec, &all, sink_cb, arg);
+}
+
+int ms_fragstore_verify(struct ms_fragstore *s, const struct ms_fragstore_key *key)
+{
+    MS_ASSERT(s != NULL);
+    struct ms_catalog_rec rec;
+    int rc = get_record_of(s, key, &rec);
+    if (rc < 0)
+        return rc;
+    rc = fs_verify_all(s, key, &rec, NULL, NULL);
+    MS_ASSERT(rc <= 0);
+    return rc;
+}
+
+/* ---- stat, list, space ------------------------------------------------------------------- */
+
+static void info_of(const struct ms_catalog_rec *rec, struct ms_fragstore_info *out)
+{
+    MS_ASSERT(rec->state == MS_CATALOG_COMMITTED);
+    out->size_bytes = rec->logical_bytes;
+    out->created_ms = rec->created_ms;
+    out->segment_count = rec->segment_count;
+    memcpy(out->header_checksum, rec->header_checksum, sizeof(out->header_checksum));
+    MS_ASSERT(out->size_bytes >= MS_FRAG_HDR_BYTES || out->size_bytes == 0);
+}
+
+int ms_fragstore_stat(struct ms_fragstore *s, const struct ms_fragstore_key *key,
+                      struct ms_fragstore_info *out)
+{
+    MS_ASSERT(s != NULL && out != NULL);
+    struct ms_catalog_rec rec;
+    int rc = get_record_of(s, key, &rec);
+    if (rc == 0)
+        info_of(&rec, out);
+    return rc;
+}
+
+int ms_fragstore_list(struct ms_fragstore *s, const struct ms_fragstore_key *after,
+                      struct ms_fragstore_entry *out, size_t limit)
+{
+    MS_ASSERT(s != NULL);
+    MS_ASSERT(out != NULL || limit == 0);
+    if (limit == 0 || limit > INT32_MAX)
+        return limit == 0 ? 0 : -EINVAL;
+    if (after && after->frag_index >= MS_FRAGSTORE_MAX_INDEX)
+        return -EINVAL;
+    struct ms_kv_iter *it = NULL;
+    int rc = ms_kv_iter_create(s->cat.kv, s->cat.cf_frags, NULL, 0, NULL, 0, &it);
+    if (rc < 0)
+        return rc;
+    uint8_t k[MS_CATALOG_KEY_BYTES];
+    if (after) {
+        ms_catalog_key_encode(after, k);
+        ms_kv_iter_seek(it, k, sizeof(k));
+    } else {
+        ms_kv_iter_seek_to_first(it);
+    }
+    size_t n = 0;
+    for (; rc == 0 && n < limit && ms_kv_iter_valid(it); ms_kv_iter_next(it)) {
+        size_t klen = 0, vlen = 0;
+        const void *kp = ms_kv_iter_key(it, &klen);
+        const void *vp = ms_kv_iter_value(it, &vlen);
+        if (after && klen == sizeof(k) && memcmp(kp, k, sizeof(k)) == 0)
+            continue;
+        struct ms_catalog_rec rec;
+        rc = ms_catalog_key_decode(kp, klen, &out[n].key);
+        if (rc == 0)
+            rc = ms_catalog_rec_decode(vp, vlen, &rec);
+        if (rc == 0 && rec.state == MS_CATALOG_COMMITTED)
+            info_of(&rec, &out[n++].info);
+    }
+    if (rc == 0)
+        rc = ms_kv_iter_status(it);
+    ms_kv_iter_destroy(it);
+    return rc < 0 ? rc : (int)n;
+}
+
+int ms_fragstore_space(struct ms_fragstore *s, struct ms_fragstore_space *out)
+{
+    MS_ASSERT(s != NULL && out != NULL);
+    struct statvfs v;
+    if (fstatvfs(s->data_fd, &v) != 0)
+        return -errno;
+    memset(out, 0, sizeof(*out));
+    out->capacity_bytes = (uint64_t)v.f_blocks * v.f_frsize;
+    out->free_bytes = (uint64_t)v.f_bavail * v.f_frsize;
+    out->fragment_count = atomic_load(&s->fragment_count);
+    out->damaged_count = atomic_load(&s->damaged_count);
+    ms_scrub_fill_space(s, out);
+    MS_ASSERT(out->free_bytes <= out->capacity_bytes || v.f_bavail > v.f_blocks);
+    return 0;
+}

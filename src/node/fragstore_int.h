@@ -1,0 +1,182 @@
+/*
+ * fragstore_int.h - private structures shared by fragstore.c, wipe.c and scrub.c.
+ *
+ * Locks (order: io_mu may be held while taking mu, never the reverse):
+ *   io_mu  serialises every use of the ms_io port (one thread at a time, io.h's rule) and
+ *          every namespace change in the data directory. Each operation submits its whole
+ *          batch (several aligned writes, all fdatasyncs of a commit round) and reaps it
+ *          before releasing the lock, so completions always belong to the holder.
+ *   mu     session slots, the busy-key set, the commit queue, thread stop flags.
+ * The kv is thread safe on its own (kv.h). Counters are atomics.
+ */
+#ifndef MS_NODE_FRAGSTORE_INT_H
+#define MS_NODE_FRAGSTORE_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "codec/frag_format.h"
+#include "common/io.h"
+#include "node/catalog.h"
+#include "node/fragstore.h"
+
+#define FS_SUBDIRS 256
+#define FS_ALIGN 4096u
+#define FS_NAME_MAX 64          /* "<32 hex>.<idx>.<16 hex>" and NUL fit */
+#define FS_DEFAULT_SESSIONS 16u
+#define FS_DEFAULT_STAGE (1u << 20)
+#define FS_WRITE_CHUNK (256u << 10)  /* one write request; a full stage is several in flight */
+#define FS_ZERO_BYTES (1u << 20)     /* zero buffer of the wipe; one write request */
+#define FS_WIPE_INFLIGHT 8u          /* zero writes in flight per wipe round */
+#define FS_MAX_DELETES 64u           /* concurrent deletes (busy-set capacity beyond puts) */
+
+_Static_assert(FS_DEFAULT_STAGE % FS_WRITE_CHUNK == 0, "stage is whole chunks");
+_Static_assert(FS_WRITE_CHUNK % FS_ALIGN == 0, "chunks keep O_DIRECT alignment");
+_Static_assert(FS_ZERO_BYTES % FS_ALIGN == 0, "zero writes keep O_DIRECT alignment");
+
+/* One put session (state "writing"). Lives in a preallocated slot of the store. */
+struct ms_fragstore_put {
+    struct ms_fragstore *store;
+    uint32_t slot;
+    bool in_use;
+    struct ms_fragstore_key key;
+    struct ms_frag_hdr hdr;
+    uint8_t hdr_csum[MS_FRAG_CSUM_BYTES];
+    int fd;
+    bool direct;
+    char tmp_name[FS_NAME_MAX];
+    int err;                  /* sticky first failure; 0 while healthy */
+    /* Staging: stage[0..stage_len) belongs at file offset stage_off. */
+    uint8_t *stage;
+    uint32_t stage_cap;
+    uint32_t stage_len;
+    uint64_t stage_off;
+    int buf_index;            /* registered buffer index of stage, or -1 */
+    uint64_t file_bytes;      /* logical bytes accepted so far (header included) */
+    /* Streaming validator (codec): every byte after the header goes through it. */
+    struct ms_frag_check chk;
+    bool renamed;             /* the file is at its final name (commit round) */
+    /* Commit queue. */
+    struct ms_fragstore_put *next_commit;
+    bool commit_done;
+    int commit_rc;
+};
+
+struct ms_scrub;
+
+/* The store. */
+struct ms_fragstore {
+    struct ms_io *io;
+    struct ms_catalog cat;
+    const struct ms_clock *clock;
+    int data_fd;
+    int frags_fd;
+    int tmp_fd;
+    int sub_fd[FS_SUBDIRS];
+    bool try_direct;
+    atomic_bool direct;       /* what the last temp open got */
+    bool group_commit;
+
+    pthread_mutex_t io_mu;
+    pthread_mutex_t mu;
+
+    /* Session slots and their staging memory (one aligned block, registered if possible). */
+    uint32_t max_sessions;
+    uint32_t stage_bytes;
+    struct ms_fragstore_put *slots;
+    uint8_t *stage_mem;
+    bool registered;
+
+    /* Busy keys: fragments with a put session or a delete in progress. */
+    struct ms_fragstore_key *busy;
+    uint32_t busy_cap;
+    uint32_t busy_count;
+
+    /* Group commit. */
+    pthread_t committer;
+    bool committer_started;
+    pthread_cond_t commit_cv;  /* committer waits for work */
+    pthread_cond_t done_cv;    /* callers wait for their round */
+    struct ms_fragstore_put *commit_head;
+    struct ms_fragstore_put *commit_tail;
+    bool stopping;
+    atomic_uint_fast64_t commit_rounds;
+    atomic_uint_fast64_t commit_frags;
+
+    uint8_t *zeros;            /* FS_ZERO_BYTES of zeros, aligned; never written */
+    atomic_uint_fast64_t fragment_count;
+    atomic_uint_fast64_t damaged_count;
+    atomic_uint_fast64_t scrub_scanned_bytes;
+    atomic_uint_fast64_t scrub_checked;
+    atomic_uint_fast64_t scrub_passes;
+    struct ms_scrub *scrub;   /* the background thread, NULL when not running */
+};
+
+/* ---- fragstore.c helpers used by wipe.c and scrub.c -------------------------------------- */
+
+/* Current wall-clock time in unix ms (clock port when set). */
+uint64_t fs_now_ms(const struct ms_fragstore *s);
+
+/* Closes fd through the port, logging (not returning) a failure: for paths that already
+ * fail or that cannot act on a close error. */
+void fs_close_quietly(struct ms_fragstore *s, int fd);
+
+/* Writes "<32 hex>.<idx>" into name (FS_NAME_MAX bytes). */
+void fs_frag_name(const struct ms_fragstore_key *key, char name[FS_NAME_MAX]);
+
+/* Directory fd of key's file (frags/<first oid byte as 2 hex>). */
+int fs_subdir_fd(const struct ms_fragstore *s, const struct ms_fragstore_key *key);
+
+/* Marks key busy (a put or delete in progress). Returns 0, -EBUSY when already busy,
+ * -EAGAIN when the set is full. */
+MS_MUST_CHECK int fs_busy_acquire(struct ms_fragstore *s, const struct ms_fragstore_key *key);
+void fs_busy_release(struct ms_fragstore *s, const struct ms_fragstore_key *key);
+
+/* Submits reqs[0..n) and reaps all n completions into res[] (by position). The caller holds
+ * io_mu. Returns 0 (per-request results in res) or the port's -errno when submitting or
+ * waiting failed (then res is meaningless and the port may hold nothing in flight). */
+MS_MUST_CHECK int fs_io_run(struct ms_fragstore *s, struct ms_io_req *reqs, unsigned n, int *res);
+
+/* Verifies the whole committed fragment of key against rec, calling sink_cb like
+ * ms_fragstore_get() (sink_cb may be NULL). Records damage in the scrub report. */
+MS_MUST_CHECK int fs_verify_all(struct ms_fragstore *s, const struct ms_fragstore_key *key,
+                                const struct ms_catalog_rec *rec,
+                                int (*sink_cb)(void *arg, uint64_t offset, const uint8_t *data,
+                                               size_t len),
+                                void *arg);
+
+/* ---- wipe.c ------------------------------------------------------------------------------ */
+
+/* Zero-overwrites every byte of dirfd/name (the aligned tail block included, size kept),
+ * fdatasyncs, closes and unlinks it; the caller holds io_mu and fsyncs dirfd afterwards.
+ * A missing file is 0. Returns 0 or -errno. */
+MS_MUST_CHECK int ms_wipe_file(struct ms_fragstore *s, int dirfd, const char *name);
+
+/* Same on an open fd (consumed: closed in every case). */
+MS_MUST_CHECK int ms_wipe_fd(struct ms_fragstore *s, int fd, int dirfd, const char *name);
+
+/* Finishes the wipe of key whose intent is recorded: file zeroed and unlinked, directory
+ * synced, record + intent removed in one synced batch. Takes io_mu itself. */
+MS_MUST_CHECK int ms_wipe_finish(struct ms_fragstore *s, const struct ms_fragstore_key *key);
+
+/* Resumes every recorded wipe intent (open). Returns 0 or the first error. */
+MS_MUST_CHECK int ms_wipe_resume_all(struct ms_fragstore *s);
+
+/* ---- scrub.c ----------------------------------------------------------------------------- */
+
+/* Records damage of key in the scrub report (synced) and counts it once per fragment.
+ * Logs the key and reason (never data). Errors are logged, not returned: the caller is
+ * already returning -MEDSTORE_ECORRUPT. */
+void ms_scrub_note(struct ms_fragstore *s, const struct ms_fragstore_key *key,
+                   enum ms_scrub_reason reason, uint32_t record);
+
+/* Adds scrub's counters (scanned bytes) to *out. */
+void ms_scrub_fill_space(struct ms_fragstore *s, struct ms_fragstore_space *out);
+
+/* Starts / stops the background scrub thread. */
+MS_MUST_CHECK int ms_scrub_start(struct ms_fragstore *s, uint64_t rate_bytes_per_s);
+void ms_scrub_stop(struct ms_fragstore *s);
+
+#endif
