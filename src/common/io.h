@@ -240,9 +240,10 @@ MS_MUST_CHECK int ms_io_fault_create(struct ms_io **inner, struct ms_io **out);
 /* True when io was made by ms_io_fault_create(). */
 bool ms_io_is_fault(const struct ms_io *io);
 
-/* Rule: the nth call (1-based, counted from port creation) of op fails with err (negative,
- * e.g. -EIO, -ENOSPC, -EINTR) without touching the file. Several rules may coexist (up to 16);
- * a rule fires once. Returns 0, -EINVAL (bad op, nth 0, err >= 0) or -ENOSPC (too many rules). */
+/* Rule: the nth call (1-based, counted from when the rule is added) of op fails with err
+ * (negative, e.g. -EIO, -ENOSPC, -EINTR) without touching the file. Several rules may coexist
+ * (up to 16); a rule fires once. Returns 0, -EINVAL (bad op, nth 0, err >= 0) or -ENOSPC (too
+ * many rules). */
 MS_MUST_CHECK int ms_io_fault_fail_nth(struct ms_io *io, enum ms_io_fault_op op, uint64_t nth,
                                        int err);
 
@@ -261,8 +262,11 @@ MS_MUST_CHECK int ms_io_fault_crash_nth_sync(struct ms_io *io, enum ms_io_fault_
 /* Simulates power loss now: every data write, truncate or fallocate not yet covered by a
  * successful fsync/fdatasync of its file is undone (or garbled, per mode), every create,
  * rename and unlink not yet covered by an fsync of its directory is undone (newest first),
- * and from then on every call returns -MEDSTORE_ECRASHED. Pending completions are dropped.
- * Returns 0, or -errno when restoring the files failed (the test cannot trust the disk). */
+ * and from then on every call returns -MEDSTORE_ECRASHED. Completions not yet reaped are
+ * still delivered by ms_io_wait(), with res = -MEDSTORE_ECRASHED; a submit that crashes half
+ * way accepts all its requests and completes the rest with -MEDSTORE_ECRASHED too.
+ * Unlinks with AT_REMOVEDIR are not undone. Returns 0, or -errno when restoring the files
+ * failed (the test cannot trust the disk then). */
 MS_MUST_CHECK int ms_io_fault_crash_now(struct ms_io *io, enum ms_io_crash_mode mode,
                                         uint64_t seed);
 

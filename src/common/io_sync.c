@@ -22,13 +22,12 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "common/io_cq_int.h"
 #include "common/ms_assert.h"
 
 struct io_sync {
     struct ms_io base; /* first: io_sync_of() casts */
-    struct ms_io_cqe cq[MS_IO_SYNC_QUEUE_DEPTH];
-    unsigned head;  /* index of the oldest queued completion */
-    unsigned count; /* queued completions */
+    struct io_cq cq;
     struct iovec *bufs;
     unsigned nbufs;
 };
@@ -41,22 +40,9 @@ static struct io_sync *io_sync_of(struct ms_io *io)
 
 static void io_sync_check(const struct io_sync *s)
 {
-    MS_DASSERT(s->count <= MS_IO_SYNC_QUEUE_DEPTH);
-    MS_DASSERT(s->head < MS_IO_SYNC_QUEUE_DEPTH);
-    MS_DASSERT(s->count == s->base.inflight);
-}
-
-/* True when req's buffer lies inside its registered buffer (or it names none). */
-static bool io_sync_buf_ok(const struct io_sync *s, const struct ms_io_req *r)
-{
-    if (r->buf_index < 0 || (r->op != MS_IO_READ && r->op != MS_IO_WRITE))
-        return true;
-    if ((unsigned)r->buf_index >= s->nbufs)
-        return false;
-    const struct iovec *v = &s->bufs[r->buf_index];
-    uintptr_t lo = (uintptr_t)v->iov_base;
-    uintptr_t p = (uintptr_t)r->buf;
-    return p >= lo && p - lo <= v->iov_len && r->len <= v->iov_len - (p - lo);
+    MS_DASSERT(s->cq.count <= MS_IO_SYNC_QUEUE_DEPTH);
+    MS_DASSERT(s->cq.head < MS_IO_SYNC_QUEUE_DEPTH);
+    MS_DASSERT(s->cq.count == s->base.inflight);
 }
 
 /* Runs one request; returns the completion's res. */
@@ -91,56 +77,26 @@ static int io_sync_exec(const struct ms_io_req *r)
     return n < 0 ? -errno : (int)n;
 }
 
-/* True when res counts as full success for MS_IO_LINK purposes. */
-static bool io_req_succeeded(const struct ms_io_req *r, int res)
-{
-    if (res < 0)
-        return false;
-    if (r->op == MS_IO_READ || r->op == MS_IO_WRITE)
-        return (size_t)res == r->len;
-    return true;
-}
-
-/* Number of requests accepted: whole chains only, while the ring has room. */
-static unsigned io_sync_fit(const struct ms_io_req *reqs, unsigned n, unsigned room)
-{
-    unsigned take = 0;
-    unsigned i = 0;
-    while (i < n) {
-        unsigned end = i;
-        while (end + 1 < n && (reqs[end].flags & MS_IO_LINK))
-            end++;
-        if (end + 1 > room)
-            break;
-        take = end + 1;
-        i = end + 1;
-    }
-    MS_ASSERT(take <= n && take <= room);
-    return take;
-}
-
 static int io_sync_submit(struct ms_io *io, const struct ms_io_req *reqs, unsigned n)
 {
     struct io_sync *s = io_sync_of(io);
     io_sync_check(s);
     for (unsigned i = 0; i < n; i++)
-        if (!io_sync_buf_ok(s, &reqs[i]))
+        if (!io_req_buf_ok(s->bufs, s->nbufs, &reqs[i]))
             return -EINVAL;
-    unsigned take = io_sync_fit(reqs, n, MS_IO_SYNC_QUEUE_DEPTH - s->count);
+    unsigned take = io_chain_fit(reqs, n, MS_IO_SYNC_QUEUE_DEPTH - s->cq.count);
     if (take == 0)
         return -EAGAIN;
     bool cancel = false;
     for (unsigned i = 0; i < take; i++) {
         int res = cancel ? -ECANCELED : io_sync_exec(&reqs[i]);
-        unsigned slot = (s->head + s->count) % MS_IO_SYNC_QUEUE_DEPTH;
-        s->cq[slot] = (struct ms_io_cqe){.user_data = reqs[i].user_data, .res = res};
-        s->count++;
+        io_cq_push(&s->cq, reqs[i].user_data, res);
         if (!(reqs[i].flags & MS_IO_LINK))
             cancel = false;
         else if (!cancel && !io_req_succeeded(&reqs[i], res))
             cancel = true;
     }
-    MS_ASSERT(s->count <= MS_IO_SYNC_QUEUE_DEPTH);
+    MS_ASSERT(s->cq.count <= MS_IO_SYNC_QUEUE_DEPTH);
     return (int)take;
 }
 
@@ -150,14 +106,8 @@ static int io_sync_wait(struct ms_io *io, struct ms_io_cqe *cqes, unsigned max,
     struct io_sync *s = io_sync_of(io);
     io_sync_check(s);
     (void)timeout_ms; /* every completion is already queued: never blocks */
-    MS_ASSERT(min_complete <= s->count);
-    unsigned n = s->count < max ? s->count : max;
-    for (unsigned i = 0; i < n; i++) {
-        cqes[i] = s->cq[s->head];
-        s->head = (s->head + 1) % MS_IO_SYNC_QUEUE_DEPTH;
-    }
-    s->count -= n;
-    return (int)n;
+    MS_ASSERT(min_complete <= s->cq.count);
+    return (int)io_cq_pop(&s->cq, cqes, max);
 }
 
 static int io_sync_register(struct ms_io *io, const struct iovec *iov, unsigned n)
