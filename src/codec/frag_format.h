@@ -6,29 +6,35 @@
  * pure code on untrusted bytes that never trusts a length. All integers are little endian.
  * docs/formats/fragment.md is the prose version of this header; change both together.
  *
- * Layout of a fragment (offsets in bytes):
+ * Layout of a fragment (offsets in bytes). The same bytes travel on the wire and sit on disk:
  *
  *   +--------------------+ 0
  *   | fragment header    | 128 bytes, own XXH3-128 checksum
- *   +--------------------+ 128 (or later: writers may pad with zeros, disk only)
+ *   +--------------------+ 128
  *   | shard record 0     | 32-byte record header + payload (shard of segment 0)
- *   | shard record 1     |
- *   | ...                | records in segment order; zero padding between records may exist
+ *   | shard record 1     | records packed back to back in segment order, no gaps
+ *   | ...                |
  *   +--------------------+ index_offset
- *   | segment index      | 16 bytes per segment: record offset, record length, segment index
- *   | index footer       | 32 bytes, last bytes of the file, checksum over index + footer
- *   +--------------------+ file size
+ *   | index block        | u32 magic "MIX1", u32 count, count x 16-byte entries
+ *   | index footer       | 32 bytes, the last bytes of the fragment
+ *   +--------------------+ fragment size = index_offset + 40 + 16 * count
  *
- * Wire (PutFragment / GetFragment): the header, then the records back to back, nothing else.
- * The segment index and any padding exist only at rest: the node places records where its
- * I/O wants them (e.g. 4 KiB aligned for O_DIRECT, zero padding), builds the index from the
- * offsets it chose while it validates each record, and appends index + footer. The codec's
- * whole-object encoder writes the packed form (no padding) with an index, so a fragment buffer
- * from ms_codec_encode() is a valid file as is.
+ * Wire and disk: PutFragment streams exactly these bytes (header, records, index block,
+ * footer) and GetFragment returns a slice of them; the committed file holds the same bytes.
+ * The only padding inside the format is the zero fill that brings each segment's ciphertext
+ * to k * shard_len (it is part of the data shards' payloads, so it travels and is checked).
+ * Padding that exists only on disk: the node writes its temp file in 4 KiB O_DIRECT chunks
+ * and truncates the tail padding away before the commit (docs/node.md).
+ *
+ * Streaming: after the header, each unit starts with a u32 magic: MS_FRAG_REC_MAGIC (a
+ * record) or MS_FRAG_IDX_MAGIC (the index block, after the last record), so a fragment whose
+ * segment count was unknown when its header was sent still parses in one pass. The index is
+ * a pure function of the records (entry i = offset and length of record i), so a node can
+ * check it against what it saw; struct ms_frag_check below does all of this incrementally.
  *
  * Shard record header (32 bytes):
  *   0  u32 magic  MS_FRAG_REC_MAGIC
- *   4  u32 segment index
+ *   4  u32 segment index (record i of a fragment holds segment i)
  *   8  u32 payload length (bytes after this header; multiple of shard_align, > 0)
  *   12 u8  fragment index (must equal the fragment header's)
  *   13 u8  flags (0)
@@ -37,10 +43,12 @@
  * The seed binds segment and fragment index; hashing exactly `payload length` bytes binds the
  * length, so a record moved, truncated or relabelled fails its checksum.
  *
- * Segment index entry (16 bytes): u64 record offset, u32 record length (header + payload,
- * no padding), u32 segment index (== position). Index footer (32 bytes): u32 magic
- * MS_FRAG_IDX_MAGIC, u32 segment count, u64 index offset, 16 bytes XXH3-128 of the entries
- * seeded with XXH3-64 of the footer's first 16 bytes.
+ * Index block: u32 MS_FRAG_IDX_MAGIC, u32 count, then per segment a 16-byte entry
+ * (u64 record offset, u32 record length = 32 + payload, u32 segment index == position).
+ * Footer (32 bytes): u32 MS_FRAG_FTR_MAGIC, u32 count, u64 index offset (of the index block),
+ * then the XXH3-128 (seed MS_FRAG_IDX_SEED) of every index byte before it: the block and the
+ * footer's first 16 bytes, which are contiguous. A reader with random access reads the last
+ * 32 bytes first, then the block.
  *
  * Thread safety: every function here is pure (no state); call from any thread.
  */
@@ -53,6 +61,7 @@
 
 #include "common/err.h"
 #include "common/ids.h"
+#include "common/ms_limits.h"
 
 /* --- constants ------------------------------------------------------------------------ */
 
@@ -62,20 +71,23 @@
 #define MS_FRAG_HDR_BYTES 128
 #define MS_FRAG_REC_HDR_BYTES 32
 #define MS_FRAG_REC_MAGIC 0x3152534dU        /* "MSR1" little endian */
+#define MS_FRAG_IDX_HEAD_BYTES 8             /* index block: magic + count */
 #define MS_FRAG_IDX_ENTRY_BYTES 16
 #define MS_FRAG_IDX_FOOTER_BYTES 32
 #define MS_FRAG_IDX_MAGIC 0x3158494dU        /* "MIX1" little endian */
+#define MS_FRAG_FTR_MAGIC 0x3154464dU        /* "MFT1" little endian */
+#define MS_FRAG_IDX_SEED 0x4d53494458763100ULL /* domain seed of the index checksum */
 #define MS_FRAG_CSUM_BYTES 16                /* XXH3-128 */
 
 #define MS_FRAG_MAX_SHARDS 32                /* k + m <= 32 (ISA-L cauchy1 limit we test) */
-#define MS_FRAG_SEG_MIN_BYTES 4096u
-#define MS_FRAG_SEG_MAX_BYTES (64u << 20)
+#define MS_FRAG_SEG_MIN_BYTES ((uint32_t)MS_SEGMENT_SIZE_MIN) /* 64 KiB */
+#define MS_FRAG_SEG_MAX_BYTES ((uint32_t)MS_SEGMENT_SIZE_MAX) /* 64 MiB */
 #define MS_FRAG_ALIGN_MIN_BYTES 1u
 #define MS_FRAG_ALIGN_MAX_BYTES 4096u        /* power of two */
 #define MS_FRAG_AEAD_TAG_BYTES 16            /* both AEADs append a 16-byte tag */
 #define MS_FRAG_SEGS_UNKNOWN UINT32_MAX      /* segment count not known when streaming */
 #define MS_FRAG_LEN_UNKNOWN UINT64_MAX       /* object length not known when streaming */
-#define MS_FRAG_MAX_SEGMENTS (1u << 24)      /* 64 TiB at 4 MiB; bounds index size */
+#define MS_FRAG_MAX_SEGMENTS ((uint32_t)MS_FRAG_RECORDS_MAX) /* bounds the index size */
 
 /* Algorithm ids stored in the header and bound into the AEAD associated data. */
 enum ms_ec_alg {
@@ -163,12 +175,18 @@ _Static_assert(MS_FRAG_REC_OFF_CSUM + MS_FRAG_CSUM_BYTES == MS_FRAG_REC_HDR_BYTE
 #define MS_FRAG_IDX_OFF_REC_OFF 0    /* 8  u64 offset of the record header in the file */
 #define MS_FRAG_IDX_OFF_REC_LEN 8    /* 4  u32 record header + payload bytes */
 #define MS_FRAG_IDX_OFF_SEG 12       /* 4  u32 segment index (== entry position) */
-#define MS_FRAG_FTR_OFF_MAGIC 0      /* 4  u32 MS_FRAG_IDX_MAGIC */
-#define MS_FRAG_FTR_OFF_COUNT 4      /* 4  u32 segment count */
-#define MS_FRAG_FTR_OFF_IDX_OFF 8    /* 8  u64 offset of the first entry */
-#define MS_FRAG_FTR_OFF_CSUM 16      /* 16 XXH3-128 of entries, seed XXH3-64(footer[0..16)) */
+#define MS_FRAG_IDXH_OFF_MAGIC 0     /* 4  u32 MS_FRAG_IDX_MAGIC (index block head) */
+#define MS_FRAG_IDXH_OFF_COUNT 4     /* 4  u32 segment count */
+#define MS_FRAG_FTR_OFF_MAGIC 0      /* 4  u32 MS_FRAG_FTR_MAGIC */
+#define MS_FRAG_FTR_OFF_COUNT 4      /* 4  u32 segment count (== the block's) */
+#define MS_FRAG_FTR_OFF_IDX_OFF 8    /* 8  u64 fragment offset of the index block */
+#define MS_FRAG_FTR_OFF_CSUM 16      /* 16 XXH3-128, seed MS_FRAG_IDX_SEED, of block + 16 */
 
 _Static_assert(MS_FRAG_IDX_OFF_SEG + 4 == MS_FRAG_IDX_ENTRY_BYTES, "index entry is full");
+_Static_assert(MS_FRAG_IDXH_OFF_COUNT + 4 == MS_FRAG_IDX_HEAD_BYTES, "index head is full");
+_Static_assert(MS_FRAG_FTR_OFF_IDX_OFF == MS_FRAG_FTR_OFF_COUNT + 4, "layout");
+_Static_assert(MS_FRAG_FTR_OFF_CSUM == MS_FRAG_FTR_OFF_IDX_OFF + 8, "layout");
+_Static_assert(MS_FRAG_SEG_MIN_BYTES >= MS_FRAG_ALIGN_MAX_BYTES, "a segment fills a shard");
 _Static_assert(MS_FRAG_FTR_OFF_CSUM + MS_FRAG_CSUM_BYTES == MS_FRAG_IDX_FOOTER_BYTES, "full");
 _Static_assert((uint64_t)MS_FRAG_MAX_SEGMENTS * MS_FRAG_IDX_ENTRY_BYTES < UINT32_MAX,
                "an index always fits a u32 length");
@@ -295,37 +313,42 @@ MS_MUST_CHECK int ms_frag_rec_stream_final(struct ms_frag_rec_stream *st);
 
 /* --- segment index ---------------------------------------------------------------------- */
 
-/* Bytes the index occupies for n segments: n * 16 + 32. */
+/* Bytes the index block + footer occupy for n segments: 8 + n * 16 + 32. */
 uint64_t ms_frag_index_bytes(uint32_t n_segments);
 
-/* Writes entries[0..n) and the footer (checksum included) into out, which must hold
- * ms_frag_index_bytes(n). index_offset is the file offset where out will be placed.
- * Entries must be in segment order, non-overlapping, increasing. Returns 0 or -EINVAL. */
+/* Size of the packed fragment whose records have the given total length (sum of record
+ * header + payload bytes) and count: 128 + records + ms_frag_index_bytes(n). */
+uint64_t ms_frag_size(uint64_t records_bytes, uint32_t n_segments);
+
+/* Writes the index block for entries[0..n) and its footer (checksum included) into out,
+ * which must hold ms_frag_index_bytes(n). index_offset is the fragment offset where out goes.
+ * Entries must be packed: entry 0 at 128, each next right after the previous, segment index
+ * == position, and index_offset right after the last. Returns 0 or -EINVAL. */
 MS_MUST_CHECK int ms_frag_index_encode(const struct ms_frag_idx_entry *entries, uint32_t n,
                                        uint64_t index_offset, uint8_t *out, size_t out_len);
 
-/* Decodes the 32-byte footer found in the LAST 32 bytes of a file of file_size bytes (buf
- * holds exactly those 32 bytes) and checks that count * 16 + 32 bytes end at file_size,
- * after the header. Fills *ftr only on success. Returns 0, -MEDSTORE_ETRUNCATED,
- * -MEDSTORE_EFORMAT. The entries checksum is checked by ms_frag_index_decode. */
-MS_MUST_CHECK int ms_frag_index_footer_decode(const uint8_t *buf, size_t len, uint64_t file_size,
+/* Decodes the 32-byte footer (buf = the LAST 32 bytes of a fragment of frag_size bytes) and
+ * checks that its index block ends exactly at frag_size and starts after the header.
+ * Fills *ftr only on success. Returns 0, -MEDSTORE_ETRUNCATED, -MEDSTORE_EFORMAT. The
+ * checksum is checked by ms_frag_index_decode (it needs the block). */
+MS_MUST_CHECK int ms_frag_index_footer_decode(const uint8_t *buf, size_t len, uint64_t frag_size,
                                               struct ms_frag_idx_footer *ftr);
 
-/* Decodes and validates an index from untrusted bytes: buf holds the entries and the footer
- * (exactly ms_frag_index_bytes(count) bytes, ending at file_size). Checks the checksum, that
- * entry i has segment index i, records lie after the header and before the index, do not
- * overlap, increase, and have lengths 32 + [align .. max_payload] for hdr. The segment count
- * must match hdr's when that is known. entries (capacity max_entries) receives the entries.
- * Returns the segment count (>= 0) or -MEDSTORE_ETRUNCATED / -MEDSTORE_EFORMAT /
+/* Decodes and validates an index from untrusted bytes: buf holds the index block and the
+ * footer (exactly ms_frag_index_bytes(count) bytes, ending at frag_size). Checks magic,
+ * count, the checksum, that the entries are packed from offset 128 to the index block, that
+ * entry i has segment index i and a record length of 32 + [align .. max payload] (a multiple
+ * of align) for hdr, and the segment count against hdr's when known. entries (capacity
+ * max_entries, may be NULL when max_entries is 0 and count is 0) receives the entries.
+ * Returns the segment count (>= 0), or -MEDSTORE_ETRUNCATED / -MEDSTORE_EFORMAT /
  * -MEDSTORE_ECORRUPT / -ENOSPC (max_entries too small). */
-MS_MUST_CHECK int ms_frag_index_decode(const uint8_t *buf, size_t len, uint64_t file_size,
+MS_MUST_CHECK int ms_frag_index_decode(const uint8_t *buf, size_t len, uint64_t frag_size,
                                        const struct ms_frag_hdr *hdr,
                                        struct ms_frag_idx_entry *entries, uint32_t max_entries);
 
-/* Maps the segment range [first, first + count) to the one contiguous file span that holds
- * its records (from the first record's offset to the end of the last record, padding
- * between included). Returns 0, or -MEDSTORE_ERANGE when the range is empty or outside
- * [0, n). */
+/* Maps the segment range [first, first + count) to the one contiguous fragment span that
+ * holds its records (from the first record's offset to the end of the last record).
+ * Returns 0, or -MEDSTORE_ERANGE when the range is empty or outside [0, n). */
 MS_MUST_CHECK int ms_frag_locate_segments(const struct ms_frag_idx_entry *entries, uint32_t n,
                                           uint32_t first, uint32_t count, uint64_t *offset,
                                           uint64_t *len);
@@ -335,5 +358,63 @@ MS_MUST_CHECK int ms_frag_locate_segments(const struct ms_frag_idx_entry *entrie
  * range, or -MEDSTORE_ERANGE (empty range or past the end of the object), -EINVAL. */
 MS_MUST_CHECK int ms_frag_range_to_segments(const struct ms_frag_hdr *hdr, uint64_t off,
                                             uint64_t len, uint32_t *first, uint32_t *count);
+
+/* --- streaming validator (node: put, verify, scrub) ----------------------------------- */
+
+enum ms_frag_check_state {
+    MS_FRAG_CHECK_UNIT = 0,    /* expecting a record header or the index block head */
+    MS_FRAG_CHECK_PAYLOAD = 1, /* inside a record payload */
+    MS_FRAG_CHECK_ENTRIES = 2, /* inside the index entries */
+    MS_FRAG_CHECK_FOOTER = 3,  /* inside the footer */
+    MS_FRAG_CHECK_DONE = 4,    /* footer verified: the fragment is complete */
+    MS_FRAG_CHECK_FAILED = 5,  /* an error was returned; every later call returns it again */
+};
+
+/* Validates a fragment as its bytes stream past, in pieces of any size, without buffering
+ * payloads and without allocating: each record header as soon as its 32 bytes are in, each
+ * payload's XXH3-128 when its last byte arrives, segment order, then the index block (which
+ * must describe exactly the records seen) and the footer. Plain memory, ~2 KiB; one per
+ * stream; not thread safe. Fields are private to frag.c (read them through the accessors). */
+struct ms_frag_check {
+    struct ms_frag_hdr hdr;
+    enum ms_frag_check_state state;
+    int err;                     /* sticky error once FAILED */
+    uint32_t max_payload;
+    uint32_t seg;                /* records seen = next expected segment index */
+    uint32_t idx_count;          /* from the index block head */
+    uint32_t idx_seen;           /* entries consumed */
+    uint64_t offset;             /* fragment offset of the next byte */
+    uint64_t payload_left;       /* bytes left in the current payload */
+    uint64_t index_offset;       /* where the index block started */
+    uint32_t carry_len;          /* bytes of a split header / entry / footer gathered so far */
+    uint8_t carry[MS_FRAG_REC_HDR_BYTES];
+    struct ms_frag_rec rec;      /* current record */
+    struct ms_frag_rec_stream payload_cs;
+    _Alignas(64) uint8_t expect_state[640]; /* XXH3 of the entries the records imply */
+    _Alignas(64) uint8_t got_state[640];    /* XXH3 of the entries received */
+    _Alignas(64) uint8_t idx_state[640];    /* the index checksum, streamed */
+};
+
+/* Starts validating the bytes that follow a header already checked by ms_frag_hdr_decode
+ * (the first byte fed is at fragment offset 128). */
+void ms_frag_check_init(struct ms_frag_check *chk, const struct ms_frag_hdr *hdr);
+
+/* Feeds the next len bytes. Returns 0, or the first error (sticky): -MEDSTORE_EFORMAT (bad
+ * record header, segment out of order, bad index, bytes after the footer),
+ * -MEDSTORE_ECORRUPT (record or index checksum), -MEDSTORE_ETRUNCATED. */
+MS_MUST_CHECK int ms_frag_check_feed(struct ms_frag_check *chk, const uint8_t *p, size_t len);
+
+/* Called after the last byte: returns 0 when the footer was verified (state DONE), else
+ * -MEDSTORE_ETRUNCATED (stream ended early) or the sticky error. */
+MS_MUST_CHECK int ms_frag_check_finish(const struct ms_frag_check *chk);
+
+/* Records completely verified so far (== segment count once DONE). */
+uint32_t ms_frag_check_records(const struct ms_frag_check *chk);
+
+/* Fragment offset of the next byte expected (== the fragment size once DONE). */
+uint64_t ms_frag_check_offset(const struct ms_frag_check *chk);
+
+/* Which unit a 4-byte magic starts: 1 record, 2 index block, 0 neither. */
+int ms_frag_unit_kind(const uint8_t magic[4]);
 
 #endif
