@@ -53,4 +53,9 @@ int ms_err_grpc_status(int code);
 /* True when code is one of ours (in the -MEDSTORE band) or a known errno. */
 bool ms_err_is_known(int code);
 
+/* For tests: row i of the error table (errno rows, then MEDSTORE_E* rows). Fills *code
+ * (negative), *name and *grpc_status; returns 0, or -ENOENT past the last row. */
+MS_MUST_CHECK int ms_err_table_row(unsigned i, int *code, const char **name,
+                                  int *grpc_status);
+
 #endif
