@@ -790,14 +790,20 @@ static int put_finish_stream(struct ms_fragstore_put *p)
     return rc;
 }
 
-/* fsyncs each distinct directory of the renamed puts once; a failure fails every put whose
- * file is in that directory. The caller holds io_mu. */
+/* fsyncs tmp/ once (a rename is durable only once both of its directories are synced) and
+ * each distinct directory of the renamed puts once; a failure fails every put it covers.
+ * The caller holds io_mu. */
 static void round_sync_dirs(struct ms_fragstore *s, struct ms_fragstore_put *list)
 {
     int dir_rc[FS_SUBDIRS];
     bool dir_done[FS_SUBDIRS] = {false};
+    int tmp_rc = 1; /* not synced yet */
     for (struct ms_fragstore_put *p = list; p; p = p->next_commit) {
         if (p->commit_rc != 0 || !p->renamed)
+            continue;
+        if (tmp_rc == 1)
+            tmp_rc = ms_io_fsync_dir(s->io, s->tmp_fd);
+        if ((p->commit_rc = tmp_rc) != 0)
             continue;
         unsigned d = p->key.oid.b[0];
         if (!dir_done[d]) {
