@@ -24,6 +24,7 @@
 #include <openssl/evp.h>
 #include <sodium.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "common/ms_assert.h"
 
@@ -80,30 +81,38 @@ void ms_aead_fini(struct ms_aead *a)
     a->gcm = NULL;
 }
 
-/* Copies len bytes into the scatter list at stream position pos. */
-static void sg_write(const struct ms_sg *sg, uint64_t pos, const uint8_t *src, size_t len)
+/* Copies len bytes into the scatter list at stream position pos; a staging copy of object
+ * data (counted) when counted is set. */
+static void sg_write(const struct ms_sg *sg, uint64_t pos, const uint8_t *src, size_t len,
+                     bool counted)
 {
     MS_ASSERT(pos + len <= (uint64_t)sg->n * sg->piece_len);
     MS_ASSERT(src != NULL || len == 0);
     while (len > 0) {
         uint32_t i = (uint32_t)(pos / sg->piece_len), o = (uint32_t)(pos % sg->piece_len);
         size_t take = sg->piece_len - o < len ? sg->piece_len - o : len;
-        memcpy(sg->piece[i] + o, src, take);
+        if (counted)
+            ms_buf_copy(sg->piece[i] + o, src, take);
+        else
+            memcpy(sg->piece[i] + o, src, take);
         src += take;
         pos += take;
         len -= take;
     }
 }
 
-/* Copies len bytes out of the scatter list from stream position pos. */
-static void sg_read(const struct ms_sg *sg, uint64_t pos, uint8_t *dst, size_t len)
+/* Copies len bytes out of the scatter list from stream position pos (counted: see sg_write). */
+static void sg_read(const struct ms_sg *sg, uint64_t pos, uint8_t *dst, size_t len, bool counted)
 {
     MS_ASSERT(pos + len <= (uint64_t)sg->n * sg->piece_len);
     MS_ASSERT(dst != NULL || len == 0);
     while (len > 0) {
         uint32_t i = (uint32_t)(pos / sg->piece_len), o = (uint32_t)(pos % sg->piece_len);
         size_t take = sg->piece_len - o < len ? sg->piece_len - o : len;
-        memcpy(dst, sg->piece[i] + o, take);
+        if (counted)
+            ms_buf_copy(dst, sg->piece[i] + o, take);
+        else
+            memcpy(dst, sg->piece[i] + o, take);
         dst += take;
         pos += take;
         len -= take;
@@ -173,7 +182,7 @@ static int gcm_seal(struct ms_aead *a, const uint8_t *key, const struct ms_aead_
     if (EVP_EncryptFinal_ex(a->evp, fin, &outl) != 1 || outl != 0 ||
         EVP_CIPHER_CTX_ctrl(a->evp, EVP_CTRL_GCM_GET_TAG, sizeof(tag), tag) != 1)
         return -MEDSTORE_EINTERNAL;
-    sg_write(out, b->body_len, tag, sizeof(tag));
+    sg_write(out, b->body_len, tag, sizeof(tag), false);
     return 0;
 }
 
@@ -186,7 +195,7 @@ static int gcm_open(struct ms_aead *a, const uint8_t *key, const struct ms_aead_
     if (rc != 0)
         return rc;
     uint8_t fin[16], tag[MS_FRAG_AEAD_TAG_BYTES];
-    sg_read(in, b->body_len, tag, sizeof(tag));
+    sg_read(in, b->body_len, tag, sizeof(tag), false);
     int outl = 0;
     if (EVP_CIPHER_CTX_ctrl(a->evp, EVP_CTRL_GCM_SET_TAG, sizeof(tag), tag) != 1)
         return -MEDSTORE_EINTERNAL;
@@ -210,10 +219,10 @@ static int xchacha_seal(const uint8_t *key, const struct ms_aead_bind *b, const 
                                                             key) != 0)
         return -MEDSTORE_EINTERNAL;
     if (c == stage) {
-        sg_write(out, 0, stage, b->body_len);
+        sg_write(out, 0, stage, b->body_len, true);
         *staged_bytes += b->body_len;
     }
-    sg_write(out, b->body_len, tag, sizeof(tag));
+    sg_write(out, b->body_len, tag, sizeof(tag), false);
     return 0;
 }
 
@@ -228,11 +237,11 @@ static int xchacha_open(const uint8_t *key, const struct ms_aead_bind *b, const 
     const uint8_t *c = in->piece[0];
     if (b->body_len > in->piece_len) {
         MS_ASSERT(stage != NULL);
-        sg_read(in, 0, stage, b->body_len);
+        sg_read(in, 0, stage, b->body_len, true);
         *staged_bytes += b->body_len;
         c = stage;
     }
-    sg_read(in, b->body_len, tag, sizeof(tag));
+    sg_read(in, b->body_len, tag, sizeof(tag), false);
     if (crypto_aead_xchacha20poly1305_ietf_decrypt_detached(dst, NULL, c, b->body_len, tag, ad,
                                                             sizeof(ad), nonce, key) != 0)
         return MS_CORRUPT();

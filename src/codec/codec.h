@@ -86,7 +86,8 @@ MS_MUST_CHECK int ms_codec_ctx_create(struct ms_codec_ctx **out);
 /* Frees ctx and its scratch (wiped first). Accepts NULL. */
 void ms_codec_ctx_destroy(struct ms_codec_ctx *ctx);
 
-/* Bytes the codec copied beyond what the stages must write (for bench/codec and tests):
+/* Bytes this context copied beyond what the stages must write (bench/codec, tests); the
+ * same copies are also counted in ms_buf_copied_bytes() (common/buf.h):
  * e.g. ciphertext staged for XChaCha, a partial segment sliced into a range read. */
 uint64_t ms_codec_ctx_copied_bytes(const struct ms_codec_ctx *ctx);
 

@@ -17,6 +17,7 @@
 #include <sodium.h>
 #include <stdlib.h>
 
+#include "common/buf.h"
 #include "common/log.h"
 #include "common/ms_assert.h"
 
@@ -315,7 +316,7 @@ static int range_seg(struct ms_codec_dec *d, struct ms_codec_ctx *ctx, const str
         return rc;
     uint64_t a = start > off ? start : off;
     uint64_t b = start + plain < off + len ? start + plain : off + len;
-    memcpy(out + (a - off), tmp + (a - start), (size_t)(b - a));
+    ms_buf_copy(out + (a - off), tmp + (a - start), (size_t)(b - a));
     ms_codec_ctx_count_copy(ctx, b - a);
     return 0;
 }
