@@ -19,9 +19,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "common/clock.h"
 #include "common/err.h"
 #include "common/ids.h"
 #include "common/ms_assert.h"
@@ -199,16 +199,6 @@ static int parse_args(int argc, char **argv, struct args *a)
     return check_complete(a);
 }
 
-/* Wall clock in unix ms. TODO(#3): read it through the ms_clock port once it lands. */
-static uint64_t now_unix_ms(void)
-{
-    struct timespec ts;
-    int rc = clock_gettime(CLOCK_REALTIME, &ts);
-    MS_ASSERT(rc == 0);
-    MS_ASSERT(ts.tv_sec >= 0);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 static int emit(const uint8_t tok[MS_CAPTOKEN_WIRE_BYTES], const char *out_path)
 {
     if (out_path == NULL) {
@@ -235,7 +225,8 @@ static int mint(const struct args *a)
                 medstore_strerror(rc));
         return 1;
     }
-    uint64_t expiry = a->have_expiry ? a->expiry_ms : now_unix_ms() + a->ttl_ms;
+    uint64_t expiry =
+        a->have_expiry ? a->expiry_ms : ms_clock_now_unix_ms(ms_clock_real()) + a->ttl_ms;
     uint8_t tok[MS_CAPTOKEN_WIRE_BYTES];
     rc = ms_captoken_mint(signer, a->action, a->node_id, &a->oid, a->frag_bitmap, expiry, tok);
     ms_captoken_signer_destroy(signer);

@@ -16,24 +16,20 @@
  *  - Nothing here logs token bytes, keys or seeds; errors are codes and reasons.
  * Refuses: a NULL ring or expectation (MS_ASSERT: verification can never be switched off), a
  * skew above MS_CAPTOKEN_SKEW_MS_MAX (MS_ASSERT: the node's config schema bounds it), key
- * files readable by group or others.
- *
- * TODO(#3): keep the signing seed in struct ms_secret (src/common/secret.h) once it lands.
+ * files readable by group or others (ms_secret_from_base64_file).
  */
 #include "rpc/captoken.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "common/log.h"
 #include "common/ms_assert.h"
+#include "common/ms_limits.h"
+#include "common/secret.h"
 
 _Static_assert(MS_CAPTOKEN_PK_BYTES == crypto_sign_PUBLICKEYBYTES, "Ed25519 public key size");
 _Static_assert(MS_CAPTOKEN_SK_BYTES == crypto_sign_SECRETKEYBYTES, "Ed25519 secret key size");
@@ -41,16 +37,19 @@ _Static_assert(MS_CAPTOKEN_SEED_BYTES == crypto_sign_SEEDBYTES, "Ed25519 seed si
 _Static_assert(MS_CAPTOKEN_SIG_BYTES == crypto_sign_BYTES, "Ed25519 signature size");
 _Static_assert(MS_CAP_ACTION_MAX < 8 * sizeof(unsigned), "action bits fit in unsigned");
 _Static_assert(MS_CAPTOKEN_R_COUNT == 10, "reason table below has one row per reason");
+_Static_assert(MS_CAPTOKEN_KEYRING_MAX == MS_TOKEN_PUBKEYS_MAX, "ring holds every pubkey line");
+_Static_assert(MS_CAPTOKEN_SKEW_MS_DEFAULT == MS_CLOCK_SKEW_DEFAULT_MS, "one default skew");
+_Static_assert(MS_CAPTOKEN_TTL_MS_MAX == MS_TOKEN_TTL_MAX_MS, "one token lifetime cap");
+_Static_assert(MS_CAPTOKEN_MAX_FRAGS == MS_FRAG_BITMAP_BITS, "one bitmap width");
+_Static_assert(MS_CAPTOKEN_SKEW_MS_MAX < MS_TOKEN_TTL_MAX_MS, "skew below token lifetime");
 
 /* Signed message: prefix || body. */
 #define SIGNED_BYTES (MS_CAPTOKEN_SIG_PREFIX_LEN + MS_CAPTOKEN_BODY_BYTES)
-/* A seed file holds 44 base64 characters and a newline; anything much longer is not one. */
-#define SEED_FILE_MAX_BYTES 128
 
 struct ms_captoken_signer {
     uint32_t key_id;
     uint8_t pk[MS_CAPTOKEN_PK_BYTES];
-    unsigned char *sk; /* sodium_malloc'd, read-only except while being filled */
+    struct ms_secret *sk; /* 64-byte Ed25519 secret key; read-only once filled */
 };
 
 struct keyring_entry {
@@ -215,90 +214,33 @@ static void signed_message(const uint8_t *body, uint8_t msg[SIGNED_BYTES])
 
 /* ---- Signer ---- */
 
-static int sodium_ready(void)
-{
-    /* sodium_init() is idempotent and thread safe: 0 first time, 1 afterwards. */
-    return sodium_init() < 0 ? -MEDSTORE_EINTERNAL : 0;
-}
-
 int ms_captoken_signer_from_seed(uint32_t key_id, const uint8_t *seed, size_t seed_len,
                                  struct ms_captoken_signer **out)
 {
     MS_ASSERT(out != NULL);
     if (seed == NULL || seed_len != MS_CAPTOKEN_SEED_BYTES)
         return -EINVAL;
-    int rc = sodium_ready();
+    int rc = ms_sodium_init();
     if (rc != 0)
         return rc;
     struct ms_captoken_signer *s = calloc(1, sizeof(*s));
     if (s == NULL)
         return -ENOMEM;
-    s->sk = sodium_malloc(MS_CAPTOKEN_SK_BYTES);
-    if (s->sk == NULL) {
+    rc = ms_secret_create(MS_CAPTOKEN_SK_BYTES, &s->sk);
+    if (rc != 0) {
         free(s);
-        return -ENOMEM;
+        return rc;
     }
     s->key_id = key_id;
-    if (crypto_sign_seed_keypair(s->pk, s->sk, seed) != 0) {
+    if (crypto_sign_seed_keypair(s->pk, ms_secret_data_mut(s->sk), seed) != 0) {
         ms_captoken_signer_destroy(s);
         return -MEDSTORE_EINTERNAL;
     }
-    (void)sodium_mprotect_readonly(s->sk);
+    /* A failed mprotect leaves the key writable but intact: not a reason to refuse. */
+    (void)!ms_secret_make_readonly(s->sk);
     *out = s;
-    MS_ASSERT((*out)->sk != NULL);
+    MS_ASSERT(ms_secret_len((*out)->sk) == MS_CAPTOKEN_SK_BYTES);
     return 0;
-}
-
-/* Reads the whole (small) key file at fd into buf (sodium memory); returns the length or
- * -errno / -MEDSTORE_EFORMAT. */
-static int seed_file_slurp(int fd, char *buf, size_t cap)
-{
-    MS_ASSERT(cap == SEED_FILE_MAX_BYTES + 1);
-    size_t n = 0;
-    for (;;) {
-        ssize_t r = read(fd, buf + n, cap - n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (r == 0)
-            break;
-        n += (size_t)r;
-        if (n == cap)
-            return -MEDSTORE_EFORMAT;
-    }
-    while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r' || buf[n - 1] == ' '))
-        n--;
-    MS_ASSERT(n <= SEED_FILE_MAX_BYTES);
-    return (int)n;
-}
-
-/* Opens a key file, refusing anything but a regular file without group/other access. */
-static int seed_file_open(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-    if (fd < 0)
-        return -errno;
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = -errno;
-        close(fd);
-        return e;
-    }
-    int rc = 0;
-    if (!S_ISREG(st.st_mode)) {
-        rc = -EINVAL;
-    } else if ((st.st_mode & 077) != 0) {
-        ms_log(MS_LOG_ERROR, "captoken", "event=key_file_refused reason=mode mode=%04o",
-               (unsigned)(st.st_mode & 07777));
-        rc = -EACCES;
-    }
-    if (rc != 0) {
-        close(fd);
-        return rc;
-    }
-    MS_ASSERT(fd >= 0);
-    return fd;
 }
 
 int ms_captoken_signer_from_file(uint32_t key_id, const char *path,
@@ -306,34 +248,12 @@ int ms_captoken_signer_from_file(uint32_t key_id, const char *path,
 {
     MS_ASSERT(out != NULL);
     MS_ASSERT(path != NULL);
-    int rc = sodium_ready();
+    struct ms_secret *seed = NULL;
+    int rc = ms_secret_from_base64_file_exact(path, MS_CAPTOKEN_SEED_BYTES, &seed);
     if (rc != 0)
         return rc;
-    int fd = seed_file_open(path);
-    if (fd < 0)
-        return fd;
-    char *text = sodium_malloc(SEED_FILE_MAX_BYTES + 1);
-    unsigned char *seed = sodium_malloc(MS_CAPTOKEN_SEED_BYTES);
-    if (text == NULL || seed == NULL) {
-        rc = -ENOMEM;
-        goto free_buffers;
-    }
-    rc = seed_file_slurp(fd, text, SEED_FILE_MAX_BYTES + 1);
-    if (rc < 0)
-        goto free_buffers;
-    size_t seed_len = 0;
-    const char *end = NULL;
-    if (sodium_base642bin(seed, MS_CAPTOKEN_SEED_BYTES, text, (size_t)rc, NULL, &seed_len, &end,
-                          sodium_base64_VARIANT_ORIGINAL) != 0 ||
-        seed_len != MS_CAPTOKEN_SEED_BYTES || end != text + rc) {
-        rc = -MEDSTORE_EFORMAT;
-        goto free_buffers;
-    }
-    rc = ms_captoken_signer_from_seed(key_id, seed, seed_len, out);
-free_buffers:
-    sodium_free(seed); /* wipes */
-    sodium_free(text);
-    close(fd);
+    rc = ms_captoken_signer_from_seed(key_id, ms_secret_data(seed), ms_secret_len(seed), out);
+    ms_secret_destroy(seed); /* wipes */
     return rc;
 }
 
@@ -341,7 +261,7 @@ void ms_captoken_signer_destroy(struct ms_captoken_signer *signer)
 {
     if (signer == NULL)
         return;
-    sodium_free(signer->sk); /* wipes, whatever the protection */
+    ms_secret_destroy(signer->sk); /* wipes, whatever the protection */
     sodium_memzero(signer, sizeof(*signer));
     free(signer);
 }
@@ -364,6 +284,7 @@ int ms_captoken_sign(const struct ms_captoken_signer *signer, const struct ms_ca
 {
     MS_ASSERT(signer != NULL && signer->sk != NULL);
     MS_ASSERT(tok != NULL && out != NULL);
+    const uint8_t *sk = ms_secret_data(signer->sk);
     if (tok->key_id != signer->key_id)
         return -EINVAL;
     int rc = ms_captoken_encode_body(tok, out);
@@ -372,7 +293,7 @@ int ms_captoken_sign(const struct ms_captoken_signer *signer, const struct ms_ca
     uint8_t msg[SIGNED_BYTES];
     signed_message(out, msg);
     /* The key is read-only: signing only reads it, so concurrent signers are fine. */
-    if (crypto_sign_detached(out + MS_CAPTOKEN_OFF_SIG, NULL, msg, sizeof(msg), signer->sk) != 0)
+    if (crypto_sign_detached(out + MS_CAPTOKEN_OFF_SIG, NULL, msg, sizeof(msg), sk) != 0)
         return -MEDSTORE_EINTERNAL;
     MS_DASSERT(crypto_sign_verify_detached(out + MS_CAPTOKEN_OFF_SIG, msg, sizeof(msg),
                                            signer->pk) == 0);
@@ -405,7 +326,7 @@ int ms_captoken_mint(const struct ms_captoken_signer *signer, unsigned action, u
 int ms_captoken_keyring_create(struct ms_captoken_keyring **out)
 {
     MS_ASSERT(out != NULL);
-    int rc = sodium_ready();
+    int rc = ms_sodium_init();
     if (rc != 0)
         return rc;
     struct ms_captoken_keyring *ring = calloc(1, sizeof(*ring));

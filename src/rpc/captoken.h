@@ -106,8 +106,8 @@ MS_MUST_CHECK int ms_captoken_decode(const uint8_t *buf, size_t len, struct ms_c
 
 /* ---- Signing (meta and the medstore-token tool) ---- */
 
-/* A signing key: the Ed25519 secret key lives in sodium_malloc'd memory, locked and
- * read-only, wiped when destroyed. Opaque. */
+/* A signing key: the Ed25519 secret key lives in a struct ms_secret (sodium_malloc'd, locked,
+ * read-only once filled, wiped when destroyed). Opaque. */
 struct ms_captoken_signer;
 
 /* Makes a signer for key id key_id from a 32-byte Ed25519 seed. The seed is copied (the
@@ -118,9 +118,10 @@ MS_MUST_CHECK int ms_captoken_signer_from_seed(uint32_t key_id, const uint8_t *s
                                                struct ms_captoken_signer **out);
 
 /* Loads a signing key from a file holding the base64 of the 32-byte seed (what
- * `medstore-ca token-key` writes). The file must be a regular file with no group or other
- * permission bits (0600 or 0400), else -EACCES. Returns 0 and sets *out, or -errno of
- * open/read, -MEDSTORE_EFORMAT (not base64 of 32 bytes), -ENOMEM. */
+ * `medstore-ca token-key` writes), through ms_secret_from_base64_file_exact(): the file must
+ * be a regular file with no group or other permission bits (0600 or 0400). Returns 0 and sets
+ * *out, or -errno of open/read, -EACCES (mode), -EINVAL (not a regular file), -EFBIG,
+ * -MEDSTORE_EFORMAT (not base64 of 32 bytes), -ENOMEM. */
 MS_MUST_CHECK int ms_captoken_signer_from_file(uint32_t key_id, const char *path,
                                                struct ms_captoken_signer **out);
 

@@ -17,8 +17,9 @@
  * cannot inject extra names). Every issued leaf is verified against ca.crt before success.
  *
  * Secrets: OpenSSL holds EC private keys in its own heap (freed with clearing) and the PEM
- * text of a key is cleansed from its memory BIO before release. The token seed lives only in
- * sodium_malloc'd memory. Nothing is logged; messages name paths, never key material.
+ * text of a key is cleansed from its memory BIO before release. The token seed and its base64
+ * live only in struct ms_secret (locked, wiped). Nothing is logged; messages name paths,
+ * never key material.
  */
 #include "rpc/certs.h"
 
@@ -46,6 +47,7 @@
 #include <openssl/x509v3.h>
 
 #include "common/ms_assert.h"
+#include "common/secret.h"
 #include "rpc/captoken.h"
 
 #define SERIAL_BYTES 16
@@ -666,26 +668,26 @@ enum { SEED_B64 = sodium_base64_ENCODED_LEN(MS_CAPTOKEN_SEED_BYTES,
                                             sodium_base64_VARIANT_ORIGINAL) };
 
 /* Makes a fresh seed, writes its base64 to key_path (0600) and the public line to pub_path
- * (0644); copies the line into line. Seed and text stay in sodium memory. */
+ * (0644); copies the line into line. Seed and text stay in locked memory (struct ms_secret). */
 static int token_key_write(uint32_t key_id, const char *key_path, const char *pub_path,
                            char *line, size_t cap, struct ms_certs_error *err)
 {
-    unsigned char *seed = sodium_malloc(MS_CAPTOKEN_SEED_BYTES);
-    char *text = sodium_malloc(SEED_B64 + 1);
-    int rc = 0;
-    if (seed == NULL || text == NULL) {
-        rc = -ENOMEM;
-        goto wipe;
-    }
-    randombytes_buf(seed, MS_CAPTOKEN_SEED_BYTES);
-    sodium_bin2base64(text, SEED_B64, seed, MS_CAPTOKEN_SEED_BYTES,
-                      sodium_base64_VARIANT_ORIGINAL);
-    size_t n = strlen(text);
-    MS_ASSERT(n + 1 < SEED_B64 + 1);
-    text[n++] = '\n';
-    rc = token_pub_line(key_id, seed, line, cap);
+    struct ms_secret *seed = NULL, *text = NULL;
+    int rc = ms_secret_create(MS_CAPTOKEN_SEED_BYTES, &seed);
     if (rc == 0)
-        rc = write_file_new(key_path, text, n, 0600, err);
+        rc = ms_secret_create(SEED_B64 + 1, &text);
+    if (rc != 0)
+        goto wipe;
+    char *b64 = (char *)ms_secret_data_mut(text);
+    randombytes_buf(ms_secret_data_mut(seed), MS_CAPTOKEN_SEED_BYTES);
+    sodium_bin2base64(b64, SEED_B64, ms_secret_data(seed), MS_CAPTOKEN_SEED_BYTES,
+                      sodium_base64_VARIANT_ORIGINAL);
+    size_t n = strlen(b64);
+    MS_ASSERT(n + 1 < SEED_B64 + 1);
+    b64[n++] = '\n';
+    rc = token_pub_line(key_id, ms_secret_data(seed), line, cap);
+    if (rc == 0)
+        rc = write_file_new(key_path, b64, n, 0600, err);
     if (rc == 0) {
         char pub[128];
         int m = snprintf(pub, sizeof(pub), "%s\n", line);
@@ -695,8 +697,8 @@ static int token_key_write(uint32_t key_id, const char *key_path, const char *pu
             (void)unlink(key_path);
     }
 wipe:
-    sodium_free(text);
-    sodium_free(seed);
+    ms_secret_destroy(text);
+    ms_secret_destroy(seed);
     return rc;
 }
 
@@ -715,8 +717,8 @@ int ms_certs_token_key(const char *dir, uint32_t key_id, char *line, size_t line
         rc = path_absent(key_path, err);
     if (rc == 0)
         rc = path_absent(pub_path, err);
-    if (rc == 0 && sodium_init() < 0)
-        rc = -MEDSTORE_EINTERNAL;
+    if (rc == 0)
+        rc = ms_sodium_init();
     if (rc == 0)
         rc = token_key_write(key_id, key_path, pub_path, line, line_cap, err);
     return rc;
