@@ -435,6 +435,44 @@ static void test_medstore_ca_tool_exit_codes(void **state)
     assert_int_equal(verify_with(ca_path, crt_path, X509_PURPOSE_SSL_CLIENT), X509_V_OK);
 }
 
+/* tests/lib/mkcerts.sh, the integration tests' PKI: every file there, chains as intended. */
+static void test_mkcerts_script__Y_TRN_2(void **state)
+{
+    struct fx *f = *state;
+    const char *src = getenv("MEDSTORE_SOURCE_ROOT");
+    ms_test_require(src != NULL && getenv("MEDSTORE_BUILD_ROOT") != NULL,
+                    "MEDSTORE_SOURCE_ROOT and MEDSTORE_BUILD_ROOT (run under meson test)");
+    char script[512], out[600], ca[700], crt[700];
+    pathf(script, sizeof(script), "%s/tests/lib/mkcerts.sh", src);
+    pathf(out, sizeof(out), "%s/pki", f->dir);
+    char *argv[] = {"/bin/bash", script, out, NULL};
+    assert_int_equal(run_tool(argv), 0);
+    pathf(ca, sizeof(ca), "%s/ca/ca.crt", out);
+    static const char *const good[] = {"node-1", "meta", "scrubber", "alice", "mallory"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        pathf(crt, sizeof(crt), "%s/ca/%s.crt", out, good[i]);
+        assert_int_equal(verify_with(ca, crt, X509_PURPOSE_SSL_CLIENT), X509_V_OK);
+        pathf(crt, sizeof(crt), "%s/ca/%s.key", out, good[i]);
+        assert_int_equal(file_mode(crt), 0600);
+    }
+    static const char *const rogue[] = {"node-1", "alice", "scrubber"};
+    for (size_t i = 0; i < sizeof(rogue) / sizeof(rogue[0]); i++) {
+        pathf(crt, sizeof(crt), "%s/rogue/%s.crt", out, rogue[i]);
+        assert_int_not_equal(verify_with(ca, crt, 0), X509_V_OK);
+    }
+    uint8_t *line = NULL;
+    size_t len = 0;
+    pathf(crt, sizeof(crt), "%s/token_pubkey.conf", out);
+    assert_int_equal(ms_test_read_file(crt, &line, &len), 0);
+    assert_true(len > 15 && memcmp(line, "token_pubkey = ", 15) == 0);
+    struct ms_captoken_keyring *ring = NULL;
+    assert_int_equal(ms_captoken_keyring_create(&ring), 0);
+    assert_int_equal(ms_captoken_keyring_add_line(ring, (char *)line + 15, len - 16), 0);
+    ms_captoken_keyring_destroy(ring);
+    free(line);
+    assert_int_equal(run_tool(argv), 1); /* refuses a non-empty directory */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -447,6 +485,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_out_prefix_and_serials, setup, teardown),
         cmocka_unit_test_setup_teardown(test_token_key_files_and_line__Y_TRN_2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_medstore_ca_tool_exit_codes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mkcerts_script__Y_TRN_2, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
