@@ -400,8 +400,9 @@ static int parse_frag_name(const char *name, struct ms_fragstore_key *key)
     return strcmp(check, name) == 0 ? 0 : -EINVAL; /* uppercase hex is not ours */
 }
 
-/* Calls file_cb for every regular entry of dirfd whose name does not start with '.'.
- * Names are copied first so the callback may unlink. Returns 0 or the first error. */
+/* Calls file_cb for every entry of dirfd whose name does not start with '.'. Names are
+ * copied first so the callback may unlink; file_cb returns 1 when it removed the file, 0 when
+ * it kept it, or -errno. Returns the number removed, or the first error. */
 static int for_each_file(struct ms_fragstore *s, int dirfd,
                          int (*file_cb)(struct ms_fragstore *s, int dirfd, const char *name))
 {
@@ -433,17 +434,21 @@ static int for_each_file(struct ms_fragstore *s, int dirfd,
             memcpy(names[n++], e->d_name, strlen(e->d_name) + 1);
     }
     closedir(d);
-    for (size_t i = 0; i < n && rc == 0; i++)
+    int removed = 0;
+    for (size_t i = 0; i < n && rc >= 0; i++) {
         rc = file_cb(s, dirfd, names[i]);
+        removed += rc > 0;
+    }
     free(names);
-    return rc;
+    return rc < 0 ? rc : removed;
 }
 
 static int recover_tmp_file(struct ms_fragstore *s, int dirfd, const char *name)
 {
     MS_ASSERT(dirfd == s->tmp_fd);
     ms_log(MS_LOG_INFO, "node", "event=recover_tmp action=wipe");
-    return ms_wipe_file(s, dirfd, name);
+    int rc = ms_wipe_file(s, dirfd, name);
+    return rc < 0 ? rc : 1;
 }
 
 static int recover_orphan_file(struct ms_fragstore *s, int dirfd, const char *name)
@@ -464,7 +469,8 @@ static int recover_orphan_file(struct ms_fragstore *s, int dirfd, const char *na
     ms_oid_to_hex(&key.oid, hex);
     ms_log(MS_LOG_WARN, "node", "event=recover_orphan oid=%s frag=%u action=wipe", hex,
            (unsigned)key.frag_index);
-    return ms_wipe_file(s, dirfd, name);
+    rc = ms_wipe_file(s, dirfd, name);
+    return rc < 0 ? rc : 1;
 }
 
 /* Checks that the file of a committed record exists with the recorded size. */
@@ -527,14 +533,14 @@ static int recover(struct ms_fragstore *s)
     pthread_mutex_lock(&s->io_mu);
     if (rc == 0)
         rc = for_each_file(s, s->tmp_fd, recover_tmp_file);
-    if (rc == 0)
+    if (rc > 0) /* something was removed: make the unlinks durable */
         rc = ms_io_fsync_dir(s->io, s->tmp_fd);
-    for (unsigned i = 0; i < FS_SUBDIRS && rc == 0; i++) {
+    for (unsigned i = 0; i < FS_SUBDIRS && rc >= 0; i++) {
         rc = for_each_file(s, s->sub_fd[i], recover_orphan_file);
-        if (rc == 0)
+        if (rc > 0)
             rc = ms_io_fsync_dir(s->io, s->sub_fd[i]);
     }
-    if (rc == 0)
+    if (rc >= 0)
         rc = check_catalogue(s);
     pthread_mutex_unlock(&s->io_mu);
     int64_t damaged = rc == 0 ? ms_catalog_count(&s->cat, s->cat.cf_scrub) : 0;
