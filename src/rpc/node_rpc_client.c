@@ -123,6 +123,8 @@ static int put_send_data(struct ms_rpc_stream *s, const uint8_t *data, size_t le
     return 0;
 }
 
+static int put_result(const struct ms_rpc_msg *msg, struct ms_node_put_result *res);
+
 int ms_node_rpc_put(struct ms_rpc_client *c, const struct ms_node_call_opts *opts,
                     const struct ms_node_ref *ref, const uint8_t *frag_header, const uint8_t *data,
                     size_t len, size_t chunk_bytes, struct ms_node_put_result *res,
@@ -156,26 +158,35 @@ int ms_node_rpc_put(struct ms_rpc_client *c, const struct ms_node_call_opts *opt
     (void)rc; /* a send failure shows up, with its reason, in the status */
     struct ms_rpc_msg msg;
     int got = ms_rpc_stream_recv(s, &msg);
+    int prc = got == 1 ? put_result(&msg, res) : -MEDSTORE_EFORMAT; /* before finish: msg dies */
     rc = ms_rpc_stream_finish(s, st);
-    if (rc == 0 && got == 1 && res != NULL) {
-        const uint8_t *flat;
-        uint8_t *scratch;
-        rc = ms_rpc_msg_contig(&msg, &flat, &scratch);
-        Medstore__V1__PutFragmentResponse *m =
-            rc == 0 ? medstore__v1__put_fragment_response__unpack(NULL, msg.len, flat) : NULL;
-        if (m == NULL && rc == 0)
-            rc = -MEDSTORE_EFORMAT;
-        if (m != NULL) {
-            res->stored_bytes = m->stored_bytes;
-            res->committed_unix_ms = m->committed_unix_ms;
-            medstore__v1__put_fragment_response__free_unpacked(m, NULL);
-        }
-        free(scratch);
-    } else if (rc == 0 && got != 1) {
-        rc = -MEDSTORE_EFORMAT;
-    }
+    if (rc == 0)
+        rc = prc;
     ms_rpc_stream_destroy(s);
     return rc;
+}
+
+/* Decodes the PutFragment answer into *res (may be NULL). */
+static int put_result(const struct ms_rpc_msg *msg, struct ms_node_put_result *res)
+{
+    const uint8_t *flat;
+    uint8_t *scratch;
+    MS_ASSERT(msg != NULL);
+    int rc = ms_rpc_msg_contig(msg, &flat, &scratch);
+    if (rc < 0)
+        return rc;
+    Medstore__V1__PutFragmentResponse *m = medstore__v1__put_fragment_response__unpack(NULL,
+                                                                                        msg->len,
+                                                                                        flat);
+    free(scratch);
+    if (m == NULL)
+        return -MEDSTORE_EFORMAT;
+    if (res != NULL) {
+        res->stored_bytes = m->stored_bytes;
+        res->committed_unix_ms = m->committed_unix_ms;
+    }
+    medstore__v1__put_fragment_response__free_unpacked(m, NULL);
+    return 0;
 }
 
 /* Appends one GetFragment answer message to out. */
@@ -256,9 +267,9 @@ int ms_node_rpc_get(struct ms_rpc_client *c, const struct ms_node_call_opts *opt
         ms_rpc_segs_release(&seg, 1);
         return rc;
     }
+    /* No explicit half-close here: ms_rpc_stream_finish() sends it. (The loopback client
+     * refuses a half-close that follows a message the handler already sent.) */
     rc = ms_rpc_stream_send(s, &seg, 1);
-    if (rc == 0)
-        rc = ms_rpc_stream_close_send(s);
     int take_rc = 0;
     struct ms_rpc_msg msg;
     while (rc == 0 && take_rc == 0 && ms_rpc_stream_recv(s, &msg) == 1)
