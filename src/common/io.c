@@ -23,6 +23,7 @@
 
 static bool io_req_is_valid(const struct ms_io_req *r)
 {
+    MS_ASSERT(r != NULL);
     if (r->op != MS_IO_NOP && r->op != MS_IO_READ && r->op != MS_IO_WRITE &&
         r->op != MS_IO_FSYNC && r->op != MS_IO_FDATASYNC)
         return false;
@@ -36,6 +37,7 @@ static bool io_req_is_valid(const struct ms_io_req *r)
     }
     if ((r->op == MS_IO_FSYNC || r->op == MS_IO_FDATASYNC) && r->fd < 0)
         return false;
+    MS_ASSERT(r->op <= MS_IO_FDATASYNC);
     return true;
 }
 

@@ -175,6 +175,8 @@ static int fault_pwrite_full(int fd, const uint8_t *buf, size_t len, uint64_t of
 static struct fault_file *fault_file_get(struct io_fault *f, int fd, const struct stat *st,
                                          int *rc)
 {
+    MS_ASSERT(fd >= 0);
+    MS_ASSERT(f->nfiles <= f->capfiles);
     for (size_t i = 0; i < f->nfiles; i++)
         if (f->files[i]->dev == st->st_dev && f->files[i]->ino == st->st_ino)
             return f->files[i];
@@ -219,6 +221,8 @@ static void fault_file_release(struct io_fault *f, struct fault_file *file)
 /* The tracked directory dirfd refers to (AT_FDCWD allowed). NULL + *rc. */
 static struct fault_dir *fault_dir_get(struct io_fault *f, int dirfd, int *rc)
 {
+    MS_ASSERT(rc != NULL);
+    MS_ASSERT(f->ndirs <= f->capdirs);
     int own = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     struct stat st;
     if (own < 0 || fstat(own, &st) != 0) {
@@ -292,6 +296,7 @@ static int fault_capture(struct io_fault *f, enum fault_undo_kind kind, int fd, 
                          uint64_t len)
 {
     MS_ASSERT(kind == U_DATA || kind == U_SIZE);
+    MS_ASSERT(!f->crashed);
     struct stat st;
     if (fstat(fd, &st) != 0)
         return -errno;
@@ -323,6 +328,8 @@ static int fault_capture(struct io_fault *f, enum fault_undo_kind kind, int fd, 
 /* Makes the data records of fd's inode durable (after a successful fsync/fdatasync). */
 static void fault_commit_file(struct io_fault *f, int fd)
 {
+    MS_ASSERT(fd >= 0);
+    MS_ASSERT(!f->crashed);
     struct stat st;
     if (fstat(fd, &st) != 0)
         return;
@@ -336,6 +343,8 @@ static void fault_commit_file(struct io_fault *f, int fd)
 /* Makes the namespace records of dirfd's directory durable (after its fsync). */
 static void fault_commit_dir(struct io_fault *f, int dirfd)
 {
+    MS_ASSERT(dirfd >= 0);
+    MS_ASSERT(!f->crashed);
     struct stat st;
     if (fstat(dirfd, &st) != 0)
         return;
@@ -389,6 +398,8 @@ static int fault_restore(const struct fault_undo *u)
 /* Undoes one record at a crash. Returns 0 or -errno. */
 static int fault_undo_one(const struct fault_undo *u, enum ms_io_crash_mode mode, uint64_t *rng)
 {
+    MS_ASSERT(u != NULL && rng != NULL);
+    MS_ASSERT((u->file != NULL) == (u->kind == U_DATA || u->kind == U_SIZE));
     unsigned pick = mode == MS_IO_CRASH_RANDOM ? (unsigned)(fault_splitmix(rng) % 3) : 1;
     int rc = 0;
     switch (u->kind) {
@@ -447,6 +458,7 @@ int ms_io_fault_crash_now(struct ms_io *io, enum ms_io_crash_mode mode, uint64_t
     for (unsigned i = 0; i < f->cq.count; i++)
         f->cq.e[(f->cq.head + i) % MS_IO_SYNC_QUEUE_DEPTH].res = -MEDSTORE_ECRASHED;
     f->crashed = true;
+    MS_ASSERT(f->nundo == 0 && f->nfiles == 0);
     ms_log(MS_LOG_INFO, "io_fault", "event=simulated_crash mode=%d seed=%llu rc=%d", (int)mode,
            (unsigned long long)seed, first);
     return first;
@@ -469,6 +481,8 @@ static int fault_add_rule(struct io_fault *f, const struct fault_rule *r)
 static bool fault_take_rule(struct io_fault *f, enum fault_rule_kind kind,
                             enum ms_io_fault_op op, struct fault_rule *out)
 {
+    MS_ASSERT(kind == RULE_FAIL || kind == RULE_SHORT || kind == RULE_CRASH);
+    MS_ASSERT(op < MS_IO_FOP_COUNT && out != NULL);
     for (unsigned i = 0; i < FAULT_RULES_MAX; i++) {
         struct fault_rule *r = &f->rules[i];
         if (r->kind != kind)
@@ -603,7 +617,9 @@ static int fault_write(struct io_fault *f, const struct ms_io_req *r)
     rc = fault_capture(f, U_DATA, w.fd, w.offset, w.len);
     if (rc != 0)
         return rc;
+    MS_ASSERT(f->nundo > 0 && f->undo[f->nundo - 1]->kind == U_DATA);
     int res = fault_inner_run(f, &w);
+    MS_ASSERT(res <= (int)w.len);
     if (res <= 0)
         fault_undo_remove(f, f->nundo - 1); /* nothing changed */
     else
@@ -614,6 +630,8 @@ static int fault_write(struct io_fault *f, const struct ms_io_req *r)
 /* Runs one request of a submit; returns its completion's res. */
 static int fault_exec(struct io_fault *f, const struct ms_io_req *r)
 {
+    MS_ASSERT(r != NULL);
+    MS_ASSERT(f->inner->inflight == 0);
     int rc;
     switch (r->op) {
     case MS_IO_NOP:
@@ -662,6 +680,7 @@ static int fault_submit(struct ms_io *io, const struct ms_io_req *reqs, unsigned
         else if (!cancel && !io_req_succeeded(&reqs[i], res))
             cancel = true;
     }
+    MS_ASSERT(f->cq.count <= MS_IO_SYNC_QUEUE_DEPTH);
     return (int)take;
 }
 
@@ -677,6 +696,7 @@ static int fault_wait(struct ms_io *io, struct ms_io_cqe *cqes, unsigned max,
 static int fault_register(struct ms_io *io, const struct iovec *iov, unsigned n)
 {
     struct io_fault *f = fault_of(io);
+    MS_ASSERT(iov != NULL && n > 0);
     int rc = fault_enter(f, MS_IO_FOP_REGISTER);
     if (rc != 0)
         return rc;
@@ -693,6 +713,7 @@ static int fault_register(struct ms_io *io, const struct iovec *iov, unsigned n)
     memcpy(copy, iov, n * sizeof(*copy));
     f->bufs = copy;
     f->nbufs = n;
+    MS_ASSERT(f->nbufs > 0);
     return 0;
 }
 
@@ -715,6 +736,8 @@ static int fault_unregister(struct ms_io *io)
 /* Records a create of name in dirfd. Returns 0 or -errno. */
 static int fault_note_create(struct io_fault *f, int dirfd, const char *name)
 {
+    MS_ASSERT(name != NULL && name[0] != '\0');
+    MS_ASSERT(!f->crashed);
     int rc = 0;
     struct fault_dir *d = fault_dir_get(f, dirfd, &rc);
     if (d == NULL)
@@ -743,6 +766,7 @@ static int fault_note_trunc(struct io_fault *f, int before_fd)
 static int fault_open(struct ms_io *io, int dirfd, const char *name, int flags, mode_t mode)
 {
     struct io_fault *f = fault_of(io);
+    MS_ASSERT(name != NULL);
     int rc = fault_enter(f, MS_IO_FOP_OPEN);
     if (rc != 0)
         return rc;
@@ -763,6 +787,7 @@ static int fault_open(struct ms_io *io, int dirfd, const char *name, int flags, 
             fault_undo_remove(f, f->nundo - 1);
         close(before);
     }
+    MS_ASSERT(fd > -4096);
     if (fd >= 0 && !existed && (flags & O_CREAT)) {
         rc = fault_note_create(f, dirfd, name);
         if (rc != 0) {
@@ -790,6 +815,8 @@ static int fault_close(struct ms_io *io, int fd)
 static int fault_rename_record(struct io_fault *f, int olddirfd, const char *oldname,
                                int newdirfd, const char *newname, struct fault_undo **out)
 {
+    MS_ASSERT(oldname != NULL && newname != NULL);
+    MS_ASSERT(out != NULL);
     int rc = 0;
     struct fault_dir *d1 = fault_dir_get(f, olddirfd, &rc);
     struct fault_dir *d2 = d1 ? fault_dir_get(f, newdirfd, &rc) : NULL;
@@ -818,6 +845,7 @@ static int fault_renameat(struct ms_io *io, int olddirfd, const char *oldname, i
         rc = fault_rename_record(f, olddirfd, oldname, newdirfd, newname, &u);
     if (rc != 0)
         return rc;
+    MS_ASSERT(u != NULL && u->kind == U_RENAME);
     struct stat st;
     char hidden[FAULT_HIDDEN_MAX];
     if (fstatat(newdirfd, newname, &st, AT_SYMLINK_NOFOLLOW) == 0 && !S_ISDIR(st.st_mode)) {
@@ -833,12 +861,14 @@ static int fault_renameat(struct ms_io *io, int olddirfd, const char *oldname, i
         fault_undo_free(u);
         return rc;
     }
+    MS_ASSERT(u->dir != NULL && u->dir2 != NULL);
     return fault_undo_push(f, u);
 }
 
 static int fault_unlinkat(struct ms_io *io, int dirfd, const char *name, int flags)
 {
     struct io_fault *f = fault_of(io);
+    MS_ASSERT(name != NULL);
     int rc = fault_enter(f, MS_IO_FOP_UNLINK);
     if (rc != 0)
         return rc;
@@ -867,6 +897,7 @@ static int fault_unlinkat(struct ms_io *io, int dirfd, const char *name, int fla
         fault_undo_free(u);
         return rc;
     }
+    MS_ASSERT(u->kind == U_UNLINK && u->dir == d);
     return fault_undo_push(f, u);
 }
 
@@ -895,7 +926,9 @@ static int fault_ftruncate(struct ms_io *io, int fd, uint64_t size)
     rc = fault_capture(f, U_SIZE, fd, size, old > size ? old - size : 0);
     if (rc != 0)
         return rc;
+    MS_ASSERT(f->undo[f->nundo - 1]->old_size == old);
     rc = f->inner->ops->ftruncate(f->inner, fd, size);
+    MS_ASSERT(rc <= 0);
     if (rc != 0)
         fault_undo_remove(f, f->nundo - 1);
     return rc;
@@ -909,9 +942,11 @@ static int fault_fallocate(struct ms_io *io, int fd, int mode, uint64_t offset, 
         return rc;
     /* Modes that change content (punch, zero, collapse, insert) need the bytes; plain
      * allocation only the size. Capturing the range covers both. */
+    MS_ASSERT(len > 0);
     rc = fault_capture(f, U_SIZE, fd, offset, len);
     if (rc != 0)
         return rc;
+    MS_ASSERT(f->undo[f->nundo - 1]->kind == U_SIZE);
     rc = f->inner->ops->fallocate(f->inner, fd, mode, offset, len);
     if (rc != 0)
         fault_undo_remove(f, f->nundo - 1);
@@ -929,6 +964,7 @@ static void fault_destroy(struct ms_io *io)
 {
     struct io_fault *f = fault_of(io);
     /* A clean end: everything done is final, so finish the unlinks kept hidden. */
+    MS_ASSERT(f->inner != NULL);
     while (f->nundo > 0)
         fault_undo_remove(f, f->nundo - 1);
     MS_ASSERT(f->nfiles == 0);

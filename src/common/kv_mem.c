@@ -267,6 +267,7 @@ static void kvm_log_clear(struct ms_kv_mem_store *s)
 static int kvm_put(struct ms_kv_mem_store *s, struct kvm_batch_undo *bu, unsigned c,
                    const void *key, size_t klen, const void *val, size_t vlen)
 {
+    MS_ASSERT(c < s->ncf);
     struct kvm_cf *cf = &s->cfs[c];
     size_t at = kvm_lower_bound(cf->v, cf->count, key, klen);
     bool found = kvm_found(cf, at, key, klen);
@@ -301,6 +302,7 @@ static int kvm_put(struct ms_kv_mem_store *s, struct kvm_batch_undo *bu, unsigne
 static int kvm_remove(struct ms_kv_mem_store *s, struct kvm_batch_undo *bu, unsigned c,
                       size_t lo, size_t hi)
 {
+    MS_ASSERT(c < s->ncf);
     struct kvm_cf *cf = &s->cfs[c];
     MS_ASSERT(lo <= hi && hi <= cf->count);
     size_t done = lo;
@@ -314,12 +316,15 @@ static int kvm_remove(struct ms_kv_mem_store *s, struct kvm_batch_undo *bu, unsi
      * the caller rolls back the whole batch. */
     memmove(&cf->v[lo], &cf->v[done], (cf->count - done) * sizeof(cf->v[0]));
     cf->count -= done - lo;
+    MS_ASSERT(rc != 0 || done == hi);
     return rc;
 }
 
 static int kvm_apply(struct ms_kv_mem_store *s, const struct kvm *h, const struct ms_kv_batch *b,
                      struct kvm_batch_undo *bu)
 {
+    MS_ASSERT(b != NULL && bu != NULL);
+    MS_ASSERT(bu->count == 0);
     int rc = 0;
     for (size_t i = 0; i < b->count && rc == 0; i++) {
         const struct ms_kv_batch_entry *e = &b->entries[i];
@@ -350,8 +355,10 @@ static int kvm_write(struct ms_kv *kv, const struct ms_kv_batch *b, bool sync)
 {
     struct kvm *h = kvm_of(kv);
     struct ms_kv_mem_store *s = h->store;
+    MS_ASSERT(b != NULL);
     pthread_mutex_lock(&s->mu);
     int rc = 0;
+    size_t log_before = s->log_count;
     s->writes++;
     if (s->fail_at != 0 && s->writes == s->fail_at) {
         s->fail_at = 0;
@@ -377,6 +384,7 @@ static int kvm_write(struct ms_kv *kv, const struct ms_kv_batch *b, bool sync)
         if (rc == 0 && sync)
             kvm_log_clear(s);
     }
+    MS_ASSERT(rc != 0 ? s->log_count == log_before : s->log_count <= log_before + 1);
     kvm_check(s);
     pthread_mutex_unlock(&s->mu);
     return rc;
@@ -405,6 +413,7 @@ static int kvm_get(struct ms_kv *kv, unsigned cf, const void *key, size_t klen, 
             *val = copy;
             *vlen = n->vlen;
             rc = 0;
+            MS_ASSERT(n->klen == klen);
         }
     }
     pthread_mutex_unlock(&s->mu);
@@ -438,6 +447,7 @@ static int kvm_iter_create(struct ms_kv *kv, unsigned cf, const void *lower, siz
         return -ENOMEM;
     }
     it->pos = it->count;
+    MS_ASSERT(it->pos == it->count); /* unpositioned */
     *out = &it->base;
     return 0;
 }
@@ -546,6 +556,7 @@ void ms_kv_mem_store_destroy(struct ms_kv_mem_store *s)
     if (s == NULL)
         return;
     MS_ASSERT(s->handles == 0);
+    MS_ASSERT(s->ncf <= MS_KV_CF_MAX);
     kvm_log_clear(s);
     free(s->log);
     for (unsigned c = 0; c < s->ncf; c++) {
@@ -593,6 +604,7 @@ int ms_kv_mem_open(struct ms_kv_mem_store *store, const char *const *cf_names, s
     MS_ASSERT(out != NULL);
     if (!kvm_names_ok(cf_names, cf_count))
         return -EINVAL;
+    MS_ASSERT(cf_count <= MS_KV_CF_MAX);
     struct kvm *h = calloc(1, sizeof(*h));
     if (h == NULL)
         return -ENOMEM;

@@ -135,12 +135,14 @@ static int kvr_get(struct ms_kv *kv, unsigned cf, const void *key, size_t klen, 
     rocksdb_pinnableslice_destroy(ps);
     *val = copy;
     *vlen = n;
+    MS_ASSERT(*val != NULL);
     return 0;
 }
 
 static int kvr_write(struct ms_kv *kv, const struct ms_kv_batch *b, bool sync)
 {
     struct kvr *h = kvr_of(kv);
+    MS_ASSERT(b != NULL);
     char *err = NULL;
     if (b->count == 0) {
         if (sync)
@@ -230,6 +232,7 @@ static int kvr_iter_create(struct ms_kv *kv, unsigned cf, const void *lower, siz
         if (ok)
             rocksdb_readoptions_set_iterate_upper_bound(it->ro, (char *)it->upper, ulen);
     }
+    MS_ASSERT(!ok || (it->lower != NULL) == (lower != NULL));
     if (ok) {
         rocksdb_readoptions_set_fill_cache(it->ro, 0); /* scans must not evict hot blocks */
         it->it = rocksdb_create_iterator_cf(h->db, it->ro, h->cf[cf]);
@@ -326,6 +329,8 @@ void ms_kv_rocksdb_opts_default(struct ms_kv_rocksdb_opts *o)
 
 static void kvr_free(struct kvr *h)
 {
+    MS_ASSERT(h != NULL);
+    MS_ASSERT(h->ncf_total <= KVR_CF_TOTAL_MAX);
     for (unsigned i = 0; i < h->ncf_total; i++)
         if (h->cf[i] != NULL)
             rocksdb_column_family_handle_destroy(h->cf[i]);
@@ -376,6 +381,7 @@ static int kvr_configure(struct kvr *h, const struct ms_kv_rocksdb_opts *o)
     rocksdb_writeoptions_set_sync(h->wo_sync, 1);
     rocksdb_writeoptions_set_sync(h->wo_async, 0);
     MS_ASSERT(h->opts != NULL && h->wo_sync != NULL);
+    MS_ASSERT(o->block_cache_bytes > 0 && o->write_buffer_bytes > 0);
     return 0;
 }
 
@@ -420,9 +426,13 @@ static int kvr_collect_names(struct kvr *h, const char *path, const char *const 
         rc = kvr_add_name(h, "default");
     char *err = NULL;
     size_t n = 0;
+    MS_ASSERT(rc != 0 || h->ncf_total >= 1);
     char **have = rocksdb_list_column_families(h->opts, path, &n, &err);
     if (err != NULL) {
-        rocksdb_free(err); /* a new store: nothing to list */
+        /* A new store: nothing to list. The (empty) list is allocated even then. */
+        rocksdb_free(err);
+        if (have != NULL)
+            rocksdb_list_column_families_destroy(have, n);
         return rc;
     }
     for (size_t i = 0; i < n && rc == 0; i++)

@@ -59,12 +59,15 @@ static void io_ur_check(const struct io_ur *u)
     MS_DASSERT(u->base.inflight <= u->cq_cap);
     MS_DASSERT(u->unsubmitted <= u->base.inflight);
     MS_DASSERT((u->bufs == NULL) == (u->nbufs == 0));
+    (void)u; /* release builds compile the checks out */
 }
 
 /* ---- submission -------------------------------------------------------------------------- */
 
 static void io_ur_prep(struct io_uring_sqe *sqe, const struct ms_io_req *r)
 {
+    MS_ASSERT(sqe != NULL && r != NULL);
+    MS_ASSERT(r->len <= MS_IO_LEN_MAX); /* fits the SQE's 32-bit length */
     switch (r->op) {
     case MS_IO_NOP:
         io_uring_prep_nop(sqe);
@@ -99,6 +102,7 @@ static void io_ur_prep(struct io_uring_sqe *sqe, const struct ms_io_req *r)
  * memory, -EBUSY: completions pending, -EINTR) leave them queued for the next call. */
 static int io_ur_flush(struct io_ur *u)
 {
+    MS_ASSERT(u->unsubmitted <= u->base.inflight + u->cq_cap);
     while (u->unsubmitted > 0) {
         int rc = io_uring_submit(&u->ring);
         if (rc == -EAGAIN || rc == -EBUSY || rc == -EINTR)
@@ -135,6 +139,7 @@ static int io_ur_submit(struct ms_io *io, const struct ms_io_req *reqs, unsigned
         io_ur_prep(sqe, &reqs[i]);
     }
     u->unsubmitted += take;
+    MS_ASSERT(u->base.inflight + take <= u->cq_cap);
     int rc = io_ur_flush(u);
     if (rc < 0)
         ms_log(MS_LOG_WARN, "io_uring", "event=submit_deferred queued=%u", u->unsubmitted);
@@ -163,6 +168,7 @@ static int io_ur_wait(struct ms_io *io, struct ms_io_cqe *cqes, unsigned max,
 {
     struct io_ur *u = io_ur_of(io);
     io_ur_check(u);
+    MS_ASSERT(min_complete <= u->base.inflight);
     int rc = io_ur_flush(u);
     if (rc < 0)
         return rc;
@@ -179,6 +185,7 @@ static int io_ur_wait(struct ms_io *io, struct ms_io_cqe *cqes, unsigned max,
     got += io_ur_reap(u, cqes + got, max - got);
     if (rc == -EINTR && got == 0)
         return -EINTR;
+    MS_ASSERT(got <= max && got <= u->base.inflight);
     return (int)got;
 }
 
@@ -242,6 +249,7 @@ static int io_ur_register(struct ms_io *io, const struct iovec *iov, unsigned n)
     memcpy(copy, iov, n * sizeof(*copy));
     u->bufs = copy;
     u->nbufs = n;
+    MS_ASSERT(total <= budget);
     ms_log(MS_LOG_INFO, "io_uring", "event=buffers_registered count=%u bytes=%zu", n, total);
     return 0;
 }
@@ -317,6 +325,8 @@ static int io_ur_fstat(struct ms_io *io, int fd, struct stat *st)
 static void io_ur_destroy(struct ms_io *io)
 {
     struct io_ur *u = io_ur_of(io);
+    io_ur_check(u);
+    MS_ASSERT(u->unsubmitted <= u->base.inflight);
     /* Requests still in flight hold the caller's buffers: let them finish first. */
     if (u->base.inflight > 0) {
         (void)io_ur_flush(u);
@@ -326,6 +336,7 @@ static void io_ur_destroy(struct ms_io *io)
             u->base.inflight--;
         }
     }
+    MS_ASSERT(u->base.inflight == 0);
     io_uring_queue_exit(&u->ring); /* also drops registered buffers */
     free(u->bufs);
     free(u);
@@ -393,6 +404,7 @@ int ms_io_uring_probe(void)
         return rc;
     struct io_uring_sqe *sqe = io_uring_get_sqe(&ring);
     MS_ASSERT(sqe != NULL);
+    MS_ASSERT(io_uring_sq_ready(&ring) == 1);
     io_uring_prep_nop(sqe);
     io_uring_sqe_set_data64(sqe, 42);
     rc = io_uring_submit(&ring);
