@@ -11,7 +11,8 @@
  * with their own user_data; MS_IO_LINK runs a chain in order and cancels the rest after an
  * error or a short transfer; sync ops and NOP complete with 0; malformed requests are refused
  * whole; the helpers move exact byte counts and report end of file; namespace ops behave as
- * the syscalls; registered buffers work or are refused with a code the caller can fall back on.
+ * the syscalls; registered buffers work or are refused with a code the caller can fall back on;
+ * short writes (made by a fault port around the backend) are resubmitted to the last byte.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -373,6 +374,37 @@ static void test_io_wait_never_blocks_when_idle(void **state)
     assert_non_null(ms_io_name(fx->io));
 }
 
+/* Short writes from the backend under test (made by a fault port wrapped around it) are
+ * resubmitted by ms_io_pwrite_all() until every byte is on disk. */
+static void test_io_short_write_resubmitted(void **state)
+{
+    struct io_fx *fx = *state;
+    struct ms_io *inner = NULL, *f = NULL;
+    assert_int_equal(io_suite_make(&inner), 0);
+    assert_int_equal(ms_io_fault_create(&inner, &f), 0);
+    int fd = ms_io_open(f, fx->dirfd, "sw", O_RDWR | O_CREAT, 0600);
+    assert_true(fd >= 0);
+    size_t len = 10000;
+    uint8_t *w = malloc(len), *r = malloc(len);
+    assert_non_null(w);
+    assert_non_null(r);
+    ms_test_fill(w, len, 19);
+    assert_int_equal(ms_io_fault_short_write_nth(f, 1), 0);
+    assert_int_equal(ms_io_fault_short_write_nth(f, 3), 0);
+    assert_int_equal(ms_io_pwrite_all(f, fd, w, len, 100), 0);
+    /* 10000 -> 5000 short, 5000 full: 2 writes; the rule for the 3rd stays for the next. */
+    assert_int_equal(ms_io_fault_count(f, MS_IO_FOP_WRITE), 2);
+    assert_int_equal(ms_io_pwrite_all(f, fd, w, len, 100), 0);
+    assert_int_equal(ms_io_fault_count(f, MS_IO_FOP_WRITE), 4);
+    assert_int_equal(ms_io_fdatasync(f, fd), 0);
+    assert_int_equal(ms_io_pread_all(fx->io, fd, r, len, 100, NULL), 0);
+    assert_memory_equal(r, w, len);
+    assert_int_equal(ms_io_close(f, fd), 0);
+    ms_io_destroy(f);
+    free(w);
+    free(r);
+}
+
 #define IO_SUITE_TEST(f) cmocka_unit_test_setup_teardown(f, io_fx_setup, io_fx_teardown)
 #define IO_SUITE_TESTS                                                                         \
     IO_SUITE_TEST(test_io_write_read_round_trip),                                              \
@@ -385,4 +417,5 @@ static void test_io_wait_never_blocks_when_idle(void **state)
         IO_SUITE_TEST(test_io_helpers_exact_bytes_and_eof),                                    \
         IO_SUITE_TEST(test_io_namespace_ops),                                                  \
         IO_SUITE_TEST(test_io_registered_buffers_or_fallback),                                 \
-        IO_SUITE_TEST(test_io_wait_never_blocks_when_idle)
+        IO_SUITE_TEST(test_io_wait_never_blocks_when_idle),                                    \
+        IO_SUITE_TEST(test_io_short_write_resubmitted)
