@@ -90,7 +90,8 @@ struct ms_rpc_server {
     char insecure_principal[MS_RPC_PRINCIPAL_MAX + 1];
     unsigned grace_ms;
     unsigned max_calls;
-    atomic_uint active_calls;
+    atomic_uint active_calls; /* admitted calls (the max_calls limit) */
+    atomic_uint live_calls;   /* every call object, requested ones included */
     atomic_bool shutting_down;
     pthread_mutex_t mu; /* guards the flags below */
     pthread_cond_t cv;
@@ -144,8 +145,9 @@ static void scall_start(struct rpc_scall *sc, const grpc_op *ops, size_t n)
 static void scall_free(struct rpc_scall *sc)
 {
     MS_ASSERT(sc != NULL);
+    struct ms_rpc_server *srv = sc->srv;
     if (sc->counted)
-        atomic_fetch_sub(&sc->srv->active_calls, 1);
+        atomic_fetch_sub(&srv->active_calls, 1);
     if (sc->gcall != NULL)
         grpc_call_unref(sc->gcall);
     if (sc->recv_bb != NULL)
@@ -162,6 +164,11 @@ static void scall_free(struct rpc_scall *sc)
     grpc_metadata_array_destroy(&sc->md);
     pthread_mutex_destroy(&sc->mu);
     free(sc);
+    if (atomic_fetch_sub(&srv->live_calls, 1) == 1 && atomic_load(&srv->shutting_down)) {
+        pthread_mutex_lock(&srv->mu); /* the stopping thread waits for the last call */
+        pthread_cond_broadcast(&srv->cv);
+        pthread_mutex_unlock(&srv->mu);
+    }
 }
 
 /* Asks gRPC for the next call of sm (NULL = any unknown method) on cq. */
@@ -177,6 +184,7 @@ static void scall_request(struct ms_rpc_server *srv, const struct rpc_smethod *s
     sc->sm = sm;
     sc->cq = cq;
     sc->st = SC_REQUESTED;
+    atomic_fetch_add(&srv->live_calls, 1);
     pthread_mutex_init(&sc->mu, NULL);
     grpc_metadata_array_init(&sc->md);
     grpc_call_error e;
@@ -832,6 +840,13 @@ static void server_await_shutdown(struct ms_rpc_server *srv)
         while (!srv->shutdown_notified)
             pthread_cond_wait(&srv->cv, &srv->mu);
     }
+    /* gRPC's notification does not wait for calls a handler holds: they are cancelled, and
+     * end (on their CQ, which must outlive them) when the handler answers. */
+    unsigned live = atomic_load(&srv->live_calls);
+    if (live > 0)
+        ms_log(MS_LOG_INFO, "rpc", "event=shutdown_waiting_for_handlers calls=%u", live);
+    while (atomic_load(&srv->live_calls) > 0)
+        pthread_cond_wait(&srv->cv, &srv->mu);
 }
 
 /* No thread runs the CQs (never started): pull events here until the tag or shutdown. */
@@ -874,6 +889,7 @@ static void server_shutdown(struct ms_rpc_server *srv)
     for (unsigned i = 0; i < srv->ncq; i++)
         grpc_completion_queue_destroy(srv->cqs[i].cq);
     MS_ASSERT(atomic_load(&srv->active_calls) == 0);
+    MS_ASSERT(atomic_load(&srv->live_calls) == 0);
 }
 
 void ms_rpc_server_wait(struct ms_rpc_server *srv)
