@@ -57,6 +57,7 @@
 #include "common/log.h"
 #include "common/ms_assert.h"
 #include "node/fragstore_int.h"
+#include "node/io_uring_backend.h"
 
 #define FS_IO_BATCH_MAX 64u
 
@@ -243,11 +244,17 @@ static int alloc_memory(struct ms_fragstore *s)
         iov[i].iov_base = s->slots[i].stage;
         iov[i].iov_len = s->stage_bytes;
     }
-    int rc = ms_io_register_buffers(s->io, iov, s->max_sessions);
+    /* Register what locked memory allows (RLIMIT_MEMLOCK minus the secrets' reserve, DESIGN.md
+     * "Facts of this platform"); the other slots write from unregistered buffers. */
+    size_t budget = strcmp(ms_io_name(s->io), "io_uring") == 0 ? ms_io_uring_memlock_budget()
+                                                                : SIZE_MAX;
+    size_t fit = budget / s->stage_bytes;
+    unsigned n_reg = fit < s->max_sessions ? (unsigned)fit : s->max_sessions;
+    int rc = n_reg > 0 ? ms_io_register_buffers(s->io, iov, n_reg) : -ENOMEM;
     free(iov);
-    s->registered = rc == 0;
+    s->registered = rc == 0 ? n_reg : 0;
     ms_log(MS_LOG_INFO, "node", "event=fragstore_buffers sessions=%u stage_bytes=%u "
-           "registered=%d reason=%s io=%s", s->max_sessions, s->stage_bytes, s->registered,
+           "registered=%u reason=%s io=%s", s->max_sessions, s->stage_bytes, s->registered,
            ms_err_name(rc), ms_io_name(s->io));
     MS_ASSERT(s->slots[0].stage == s->stage_mem);
     return 0;
@@ -341,7 +348,7 @@ void ms_fragstore_close(struct ms_fragstore *s)
     }
     for (uint32_t i = 0; s->slots && i < s->max_sessions; i++)
         MS_ASSERT(!s->slots[i].in_use);
-    if (s->registered && ms_io_unregister_buffers(s->io) < 0)
+    if (s->registered > 0 && ms_io_unregister_buffers(s->io) < 0)
         ms_log(MS_LOG_WARN, "node", "event=unregister_buffers_failed");
     for (unsigned i = 0; i < FS_SUBDIRS; i++)
         close_fd(s, &s->sub_fd[i]);
@@ -594,7 +601,7 @@ static int session_start(struct ms_fragstore_put *p, const struct ms_fragstore_k
     p->next_commit = NULL;
     p->stage_cap = s->stage_bytes;
     p->stage_off = 0;
-    p->buf_index = s->registered ? (int)p->slot : -1;
+    p->buf_index = p->slot < s->registered ? (int)p->slot : -1;
     memcpy(p->stage, hdr_bytes, MS_FRAG_HDR_BYTES);
     p->stage_len = MS_FRAG_HDR_BYTES;
     p->file_bytes = MS_FRAG_HDR_BYTES;

@@ -87,7 +87,7 @@ struct ms_fragstore {
     uint32_t stage_bytes;
     struct ms_fragstore_put *slots;
     uint8_t *stage_mem;
-    bool registered;
+    uint32_t registered;      /* slots [0, registered) have registered staging buffers */
 
     /* Busy keys: fragments with a put session or a delete in progress. */
     struct ms_fragstore_key *busy;
