@@ -291,9 +291,9 @@ MS_MUST_CHECK int ms_frag_rec_verify(const struct ms_frag_rec *rec, const uint8_
 /* Decode + verify in one call on a contiguous record (header then payload). On success
  * *payload points into buf (borrowed, valid as long as buf) and *consumed is 32 + payload.
  * Returns as ms_frag_rec_decode / ms_frag_rec_verify. */
-MS_MUST_CHECK int ms_frag_record_check(const uint8_t *buf, size_t len, const struct ms_frag_hdr *hdr,
-                                       struct ms_frag_rec *rec, const uint8_t **payload,
-                                       size_t *consumed);
+MS_MUST_CHECK int ms_frag_record_check(const uint8_t *buf, size_t len,
+                                       const struct ms_frag_hdr *hdr, struct ms_frag_rec *rec,
+                                       const uint8_t **payload, size_t *consumed);
 
 /* Incremental checksum for a payload that arrives in pieces (e.g. gRPC messages): init with
  * the decoded record, feed every payload byte in order, then finish. The state is plain
