@@ -91,7 +91,8 @@ static void arm(struct run *r, enum fault_kind kind, uint64_t n)
 {
     static const struct { enum ms_io_fault_op op; int err; } fails[] = {
         [K_WRITE_EIO] = {MS_IO_FOP_WRITE, -EIO}, [K_WRITE_ENOSPC] = {MS_IO_FOP_WRITE, -ENOSPC},
-        [K_FDATASYNC_EIO] = {MS_IO_FOP_FDATASYNC, -EIO}, [K_OPEN_ENOSPC] = {MS_IO_FOP_OPEN, -ENOSPC},
+        [K_FDATASYNC_EIO] = {MS_IO_FOP_FDATASYNC, -EIO},
+        [K_OPEN_ENOSPC] = {MS_IO_FOP_OPEN, -ENOSPC},
         [K_RENAME_EIO] = {MS_IO_FOP_RENAME, -EIO}, [K_DIRSYNC_EIO] = {MS_IO_FOP_FSYNC_DIR, -EIO},
         [K_UNLINK_EIO] = {MS_IO_FOP_UNLINK, -EIO}, [K_TRUNC_EIO] = {MS_IO_FOP_FTRUNCATE, -EIO},
     };
