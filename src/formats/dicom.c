@@ -346,15 +346,15 @@ static int walk_element(struct dcm_rd *rd, const struct dcm_elem *e, size_t *off
     if ((e->tag >> 16) == 0xFFFE)
         return fail(rd, -MEDSTORE_EFORMAT, "dicom: item or delimiter where an element belongs",
                     e->hdr_off);
-    int rc = top ? capture(rd, e, enc) : 0;
+    /* The length is checked before anything looks at the value. */
+    int rc = e->len == LEN_UNDEFINED ? 0 : check_len(rd, e, end);
+    if (rc == 0 && top)
+        rc = capture(rd, e, enc);
     if (rc < 0)
         return rc;
     *off = e->val_off;
     if (e->len == LEN_UNDEFINED)
         return walk_undefined(rd, e, off, end, enc, depth, top);
-    rc = check_len(rd, e, end);
-    if (rc < 0)
-        return rc;
     if (top && e->tag == TAG_PIXEL_DATA && rd->encapsulated)
         return fail(rd, -MEDSTORE_EFORMAT,
                     "dicom: defined-length Pixel Data in an encapsulated transfer syntax",
