@@ -81,6 +81,9 @@ void ms_buf_copy(void *dst, const void *src, size_t len);
 /* Bytes copied through ms_buf_append/ms_buf_copy since start or the last reset; thread
  * safe (relaxed atomic). */
 uint64_t ms_buf_copied_bytes(void);
+
+/* Sets the copy counter back to 0 (a benchmark does it before each measured run); copies
+ * racing with the reset may be counted on either side of it. */
 void ms_buf_copied_reset(void);
 
 /* Checks the invariants (for MS_DASSERT); true when they hold. */

@@ -58,6 +58,8 @@ struct ms_rng_fake {
     uint64_t calls; /* fill calls so far (tests assert a code path drew randomness) */
 };
 
+/* Starts a fake at seed (any value, 0 included); the first fill draws the first output of
+ * splitmix64 from that seed. */
 void ms_rng_fake_init(struct ms_rng_fake *fake, uint64_t seed);
 
 #endif
