@@ -71,7 +71,7 @@ static const struct ms_config_key node_keys[] = {
      .max = 4096},
     {.name = "cq_threads", .type = MS_CONFIG_U64, .default_value = "2", .min = 1, .max = 16},
     {.name = "max_put_sessions", .type = MS_CONFIG_U64, .default_value = "32", .min = 1,
-     .max = 256},
+     .max = 64},
     {.name = "workers", .type = MS_CONFIG_U64, .default_value = "16", .min = 1,
      .max = MS_NODE_SERVICE_WORKERS_MAX},
 };
