@@ -91,6 +91,7 @@ end
 
 begin fuzz
 CC=clang setup build/check-fuzz -Dfuzz=true -Db_sanitize=address,undefined -Db_lundef=false \
+  -Dc_args=-fsanitize=fuzzer-no-link \
   -Dbench=false -Dtests=true
 ninja -C build/check-fuzz
 mapfile -t targets < <(find build/check-fuzz/tests/fuzz -maxdepth 2 -type f -name 'fuzz-*' -perm -u+x | sort)
