@@ -115,8 +115,9 @@ struct ms_io {
  * ms_io_destroy()), or -ENOMEM. */
 MS_MUST_CHECK int ms_io_sync_create(struct ms_io **out);
 
-/* Releases io and everything it owns; accepts NULL. Completions not yet reaped are dropped
- * (their requests have run or will be cancelled). Files are not closed. */
+/* Releases io and everything it owns; accepts NULL. Completions not yet reaped are dropped;
+ * the io_uring backend first waits for requests still in flight (they hold the caller's
+ * buffers). Files are not closed. */
 void ms_io_destroy(struct ms_io *io);
 
 /* Backend name for logs ("sync", "fault", "io_uring"). Static storage. */
