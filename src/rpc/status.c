@@ -71,7 +71,7 @@ static const struct reason_row errno_reasons[] = {
     {EBADMSG, "bad-message"},        {EPROTO, "protocol-error"},
     {ECONNREFUSED, "refused"},       {ECONNRESET, "reset"},
     {ETIMEDOUT, "timeout"},          {ECANCELED, "cancelled"},
-    {EDQUOT, "quota-exceeded"},      {E2BIG, "too-big"},
+    {EDQUOT, "quota-exceeded"},
 };
 
 /* Finer reasons a handler may send instead of the code's own; each names one code. */
