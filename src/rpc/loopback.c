@@ -58,6 +58,7 @@ struct lb_call {
     size_t nheld;
     bool holding;
     bool closed;
+    bool got_request; /* a message reached on_message_cb */
     /* handler -> client */
     struct ms_rpc_seg out[MS_RPC_MAX_SEGS];
     size_t nout;
@@ -224,6 +225,7 @@ static void lb_deliver(struct lb_call *c, const struct ms_rpc_seg *segs, size_t 
     struct ms_rpc_msg msg;
     segs_view(segs, n, iov, &msg);
     bool cstream = m->kind == MS_RPC_CLIENT_STREAMING;
+    c->got_request = true;
     /* Unary and server streaming: after the request the handler owns the turn. */
     c->handler_turn = !cstream;
     pthread_mutex_unlock(&c->mu);
@@ -251,7 +253,7 @@ static int lb_send(struct ms_rpc_stream *s, const struct ms_rpc_seg *segs, size_
     pthread_mutex_lock(&c->mu);
     lb_wait(c, cond_not_holding);
     bool refuse = c->done || c->closed || c->call.method == NULL ||
-                  (c->call.method->kind != MS_RPC_CLIENT_STREAMING && c->handler_turn);
+                  (c->call.method->kind != MS_RPC_CLIENT_STREAMING && c->got_request);
     if (refuse) {
         pthread_mutex_unlock(&c->mu);
         ms_rpc_segs_release(kept, nsegs);
@@ -281,7 +283,7 @@ static int lb_close_send(struct ms_rpc_stream *s)
         int rc = m->on_end_cb(&c->call, m->arg);
         pthread_mutex_lock(&c->mu);
         lb_after_cb(c, rc, false);
-    } else if (!c->handler_turn && !c->done) {
+    } else if (!c->got_request && !c->done) {
         lb_set_status(c, -MEDSTORE_EFORMAT, NULL, "request message missing");
     }
     pthread_mutex_unlock(&c->mu);
