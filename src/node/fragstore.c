@@ -881,8 +881,10 @@ static void commit_round(struct ms_fragstore *s, struct ms_fragstore_put *list)
         p->renamed = p->commit_rc == 0;
     }
     round_sync_dirs(s, list);
-    round_catalogue(s, list);
+    pthread_mutex_unlock(&s->io_mu);
+    round_catalogue(s, list); /* the kv sync runs while other sessions use the port */
     unsigned ok = 0;
+    pthread_mutex_lock(&s->io_mu);
     for (struct ms_fragstore_put *p = list; p; p = p->next_commit) {
         if (p->commit_rc == 0) {
             fs_close_quietly(s, p->fd);
