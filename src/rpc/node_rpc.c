@@ -121,6 +121,8 @@ int ms_node_rpc_parse_put_header(const uint8_t *buf, size_t len, struct ms_node_
     const Medstore__V1__PutFragmentHeader *h = m->header;
     if (m->body_case != MEDSTORE__V1__PUT_FRAGMENT_REQUEST__BODY_HEADER || h == NULL)
         rc = bad(why, "first message must be the header");
+    else if (m->base.n_unknown_fields != 0)
+        rc = bad(why, "request carries unknown fields");
     else if (h->base.n_unknown_fields != 0)
         rc = bad(why, "header carries unknown fields");
     else
@@ -165,6 +167,10 @@ int ms_node_rpc_parse_put_data(const struct ms_rpc_msg *msg, struct ms_rpc_msg *
         return bad(why, "message after the header must carry data");
     if (seen != FIELD_BIT(15))
         return bad(why, "data message carries unknown fields");
+    /* Exactly one field and nothing else (fields above 64 do not show in seen). */
+    uint8_t prefix[MS_RPC_PB_PREFIX_MAX];
+    if (ms_rpc_pb_bytes_prefix(15, data->len, prefix) + data->len != msg->len)
+        return bad(why, "data message carries more than its data field");
     if (data->len == 0)
         return bad(why, "data chunk is empty");
     if (data->len > MS_RPC_MAX_CHUNK_BYTES)
@@ -229,7 +235,8 @@ int ms_node_rpc_parse_get(const uint8_t *buf, size_t len, struct ms_node_get_req
     if (m == NULL)
         return bad(why, "request is not a valid GetFragmentRequest");
     struct ms_node_get_req tmp;
-    rc = parse_ref(m->ref, &tmp.ref, why);
+    rc = m->base.n_unknown_fields != 0 ? bad(why, "request carries unknown fields")
+                                       : parse_ref(m->ref, &tmp.ref, why);
     if (rc == 0)
         rc = parse_range(m, &tmp, why);
     medstore__v1__get_fragment_request__free_unpacked(m, NULL);
@@ -257,7 +264,8 @@ int ms_node_rpc_parse_ref_req(const uint8_t *buf, size_t len, struct ms_node_ref
     if (m == NULL)
         return bad(why, "request is not a valid message with a FragmentRef");
     struct ms_node_ref tmp;
-    rc = parse_ref(m->ref, &tmp, why);
+    rc = m->base.n_unknown_fields != 0 ? bad(why, "request carries unknown fields")
+                                       : parse_ref(m->ref, &tmp, why);
     medstore__v1__stat_fragment_request__free_unpacked(m, NULL);
     if (rc == 0) {
         *out = tmp;
@@ -282,7 +290,9 @@ int ms_node_rpc_parse_page(const uint8_t *buf, size_t len, struct ms_node_page_r
     if (m == NULL)
         return bad(why, "request is not a valid paged request");
     struct ms_node_page_req tmp = {.has_after = m->after != NULL, .limit = m->limit};
-    if (m->after != NULL)
+    if (m->base.n_unknown_fields != 0)
+        rc = bad(why, "request carries unknown fields");
+    else if (m->after != NULL)
         rc = parse_ref(m->after, &tmp.after, why);
     if (rc == 0 && tmp.limit > MS_NODE_LIST_LIMIT_MAX)
         rc = bad(why, "limit must be at most 10000");
@@ -306,6 +316,13 @@ int ms_node_rpc_parse_info(const uint8_t *buf, size_t len, const char **why)
         return rc;
     if ((rc = check_only(seen, 0, why)) < 0)
         return rc;
+    Medstore__V1__NodeInfoRequest *m = medstore__v1__node_info_request__unpack(NULL, len, buf);
+    if (m == NULL)
+        return bad(why, "request is not a valid NodeInfoRequest");
+    bool unknown = m->base.n_unknown_fields != 0;
+    medstore__v1__node_info_request__free_unpacked(m, NULL);
+    if (unknown)
+        return bad(why, "request carries unknown fields");
     *why = "ok";
     return 0;
 }
