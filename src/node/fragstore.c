@@ -346,8 +346,13 @@ void ms_fragstore_close(struct ms_fragstore *s)
         pthread_mutex_unlock(&s->mu);
         pthread_join(s->committer, NULL);
     }
-    for (uint32_t i = 0; s->slots && i < s->max_sessions; i++)
-        MS_ASSERT(!s->slots[i].in_use);
+    for (uint32_t i = 0; s->slots && i < s->max_sessions; i++) {
+        if (s->slots[i].in_use) { /* a caller forgot its session: nothing may stay visible */
+            ms_log(MS_LOG_WARN, "node", "event=close_aborts_session slot=%u", i);
+            struct ms_fragstore_put *p = &s->slots[i];
+            ms_fragstore_put_abort(&p);
+        }
+    }
     if (s->registered > 0 && ms_io_unregister_buffers(s->io) < 0)
         ms_log(MS_LOG_WARN, "node", "event=unregister_buffers_failed");
     for (unsigned i = 0; i < FS_SUBDIRS; i++)
@@ -1009,12 +1014,11 @@ static int rd_damage(struct reader *r, int rc, enum ms_scrub_reason why, uint32_
 {
     MS_ASSERT(rc < 0);
     if (rc == -MEDSTORE_ECORRUPT || rc == -MEDSTORE_EFORMAT || rc == -MEDSTORE_ETRUNCATED ||
-        rc == -MEDSTORE_EVERSION || rc == -MEDSTORE_EUNSUPPORTED || rc == -MEDSTORE_ERANGE) {
-        ms_scrub_note(r->s, &r->key, why, record);
-        return -MEDSTORE_ECORRUPT;
-    }
-    if (rc == -EIO)
-        ms_scrub_note(r->s, &r->key, MS_SCRUB_IO, record);
+        rc == -MEDSTORE_EVERSION || rc == -MEDSTORE_EUNSUPPORTED || rc == -MEDSTORE_ERANGE)
+        return ms_scrub_note(r->s, &r->key, why, record) < 0 ? -MEDSTORE_ENOTFOUND
+                                                             : -MEDSTORE_ECORRUPT;
+    if (rc == -EIO && ms_scrub_note(r->s, &r->key, MS_SCRUB_IO, record) < 0)
+        return -MEDSTORE_ENOTFOUND;
     return rc;
 }
 

@@ -106,8 +106,9 @@ struct ms_fragstore_range {
 MS_MUST_CHECK int ms_fragstore_open(const struct ms_fragstore_opts *opts,
                                     struct ms_fragstore **out);
 
-/* Stops the threads, aborts nothing (every session must be finished first: asserted),
- * closes the directory fds. Does not close opts->io or opts->kv. Accepts NULL. */
+/* Stops the threads, aborts (wipes) any put session still open, closes the directory fds.
+ * No other call on the store may run concurrently or follow. Does not close opts->io or
+ * opts->kv. Accepts NULL. */
 void ms_fragstore_close(struct ms_fragstore *store);
 
 /* Starts a put of fragment (oid, frag_index) whose header bytes are hdr[0..hdr_len).

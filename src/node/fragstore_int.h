@@ -166,11 +166,13 @@ MS_MUST_CHECK int ms_wipe_resume_all(struct ms_fragstore *s);
 
 /* ---- scrub.c ----------------------------------------------------------------------------- */
 
-/* Records damage of key in the scrub report (synced) and counts it once per fragment.
- * Logs the key and reason (never data). Errors are logged, not returned: the caller is
- * already returning -MEDSTORE_ECORRUPT. */
-void ms_scrub_note(struct ms_fragstore *s, const struct ms_fragstore_key *key,
-                   enum ms_scrub_reason reason, uint32_t record);
+/* Records damage of key in the scrub report (synced) and counts it once per fragment, if the
+ * fragment is still committed. Logs the key and reason (never data). Returns 0 (a kv failure
+ * to record is logged, not returned: the caller is already failing with -MEDSTORE_ECORRUPT),
+ * or -MEDSTORE_ENOTFOUND when the fragment is no longer committed (a delete raced the read:
+ * the zeros it read are not damage). */
+int ms_scrub_note(struct ms_fragstore *s, const struct ms_fragstore_key *key,
+                  enum ms_scrub_reason reason, uint32_t record);
 
 /* Adds scrub's counters (scanned bytes) to *out. */
 void ms_scrub_fill_space(struct ms_fragstore *s, struct ms_fragstore_space *out);

@@ -52,8 +52,8 @@ const char *ms_scrub_reason_name(uint32_t reason)
     return reason_names[reason];
 }
 
-void ms_scrub_note(struct ms_fragstore *s, const struct ms_fragstore_key *key,
-                   enum ms_scrub_reason reason, uint32_t record)
+int ms_scrub_note(struct ms_fragstore *s, const struct ms_fragstore_key *key,
+                  enum ms_scrub_reason reason, uint32_t record)
 {
     MS_ASSERT(s != NULL && key != NULL);
     MS_ASSERT(reason >= MS_SCRUB_CHECKSUM && reason <= MS_SCRUB_IO);
@@ -70,11 +70,15 @@ void ms_scrub_note(struct ms_fragstore *s, const struct ms_fragstore_key *key,
         rc = ms_catalog_scrub_put(&s->cat, key, &e);
         if (rc == 0 && fresh)
             atomic_fetch_add(&s->damaged_count, 1);
+    } else if (rc == 0 || rc == -MEDSTORE_ENOTFOUND) {
+        pthread_mutex_unlock(&s->mu);
+        return -MEDSTORE_ENOTFOUND; /* deleted under the reader: not damage */
     }
     pthread_mutex_unlock(&s->mu);
     ms_log(MS_LOG_ERROR, "node", "event=fragment_damaged oid=%s frag=%u reason=%s record=%" PRIu32
            " recorded=%s", hex, (unsigned)key->frag_index, ms_scrub_reason_name(reason), record,
            ms_err_name(rc));
+    return 0;
 }
 
 int ms_scrub_report(struct ms_fragstore *s, const struct ms_fragstore_key *after,

@@ -269,6 +269,11 @@ static void test_abort_leaves_nothing(void **state)
     assert_null(p);
     assert_nothing_visible(x, &f.key);
     ms_fragstore_put_abort(&p); /* NULL is fine */
+    /* A session left open at close is aborted by the close: nothing becomes visible. */
+    assert_int_equal(ms_fragstore_put_begin(x->s, &oid, 0, f.bytes, MS_FRAG_HDR_BYTES, &p), 0);
+    assert_int_equal(ms_fragstore_put_append(p, f.bytes + MS_FRAG_HDR_BYTES, 1000), 0);
+    reopen(x);
+    assert_nothing_visible(x, &f.key);
     assert_int_equal(fragtest_put(x->s, &f, 1 << 16), 0); /* and the key is free again */
     fragtest_free(&f);
 }
