@@ -80,7 +80,7 @@ int ms_xml_parse(const uint8_t *b, size_t len, struct ms_meta *m, struct _xmlDoc
     xmlFreeParserCtxt(ctxt);
     int rc = 0;
     if (g.dtd_seen)
-        rc = ms_meta_fail(m, -MEDSTORE_EUNSUPPORTED, "xml: a DOCTYPE is refused", 0);
+        rc = ms_meta_fail(m, -MEDSTORE_EUNSUPPORTED, "xml: a DOCTYPE is refused", UINT64_MAX);
     else if (err_no == XML_ERR_NO_MEMORY)
         rc = ms_meta_fail(m, -ENOMEM, "out of memory", UINT64_MAX);
     else if (d == NULL || !well_formed)
