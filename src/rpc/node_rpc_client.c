@@ -54,7 +54,8 @@ static void ref_wire(const struct ms_node_ref *ref, Medstore__V1__FragmentRef *r
 static int ref_from_wire(const Medstore__V1__FragmentRef *r, struct ms_node_ref *out)
 {
     MS_ASSERT(out != NULL);
-    if (r == NULL || r->object_id.len != MS_OID_BYTES || r->fragment_index >= MS_NODE_FRAG_INDEX_MAX)
+    if (r == NULL || r->object_id.len != MS_OID_BYTES ||
+        r->fragment_index >= MS_NODE_FRAG_INDEX_MAX)
         return -MEDSTORE_EFORMAT;
     memcpy(out->oid.b, r->object_id.data, MS_OID_BYTES);
     out->frag_index = r->fragment_index;
