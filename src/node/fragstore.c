@@ -136,17 +136,17 @@ void fs_busy_release(struct ms_fragstore *s, const struct ms_fragstore_key *key)
     MS_ASSERT(found);
 }
 
-int fs_io_run(struct ms_fragstore *s, struct ms_io_req *reqs, unsigned n, int *res)
+int fs_io_run(struct ms_io *port, struct ms_io_req *reqs, unsigned n, int *res)
 {
     MS_ASSERT(n > 0 && n <= FS_IO_BATCH_MAX);
-    MS_ASSERT(s->io->inflight == 0);
+    MS_ASSERT(port->inflight == 0);
     for (unsigned i = 0; i < n; i++)
         reqs[i].user_data = i;
     unsigned sub = 0, done = 0;
     int err = 0;
     while (done < n) {
         if (sub < n && err == 0) {
-            int rc = ms_io_submit(s->io, reqs + sub, n - sub);
+            int rc = ms_io_submit(port, reqs + sub, n - sub);
             if (rc > 0)
                 sub += (unsigned)rc;
             else if (rc != -EAGAIN || sub == done)
@@ -155,7 +155,7 @@ int fs_io_run(struct ms_fragstore *s, struct ms_io_req *reqs, unsigned n, int *r
         if (done == sub)
             break;
         struct ms_io_cqe cqes[FS_IO_BATCH_MAX];
-        int got = ms_io_wait(s->io, cqes, FS_IO_BATCH_MAX, 1, -1);
+        int got = ms_io_wait(port, cqes, FS_IO_BATCH_MAX, 1, -1);
         if (got == -EINTR)
             continue;
         if (got < 0)
@@ -267,6 +267,7 @@ static int store_init(struct ms_fragstore *s, const struct ms_fragstore_opts *o)
 {
     MS_ASSERT(s != NULL && o != NULL);
     s->io = o->io;
+    s->sio = o->sync_io ? o->sync_io : o->io;
     s->clock = o->clock ? o->clock : ms_clock_real();
     s->data_fd = s->frags_fd = s->tmp_fd = -1;
     for (unsigned i = 0; i < FS_SUBDIRS; i++)
@@ -279,6 +280,8 @@ static int store_init(struct ms_fragstore *s, const struct ms_fragstore_opts *o)
     if (s->max_sessions > FS_IO_BATCH_MAX || s->stage_bytes % FS_WRITE_CHUNK != 0)
         return -EINVAL;
     pthread_mutex_init(&s->io_mu, NULL);
+    pthread_mutex_init(&s->sio_mu_own, NULL);
+    s->sio_mu = s->sio == s->io ? &s->io_mu : &s->sio_mu_own;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->commit_cv, NULL);
     pthread_cond_init(&s->done_cv, NULL);
@@ -319,10 +322,10 @@ int ms_fragstore_open(const struct ms_fragstore_opts *opts, struct ms_fragstore 
     return 0;
 }
 
-void fs_close_quietly(struct ms_fragstore *s, int fd)
+void fs_close_quietly(struct ms_io *port, int fd)
 {
-    MS_ASSERT(s != NULL && fd >= 0);
-    int rc = ms_io_close(s->io, fd);
+    MS_ASSERT(port != NULL && fd >= 0);
+    int rc = ms_io_close(port, fd);
     if (rc < 0)
         ms_log(MS_LOG_DEBUG, "node", "event=close_failed err=%s", ms_err_name(rc));
 }
@@ -330,7 +333,7 @@ void fs_close_quietly(struct ms_fragstore *s, int fd)
 static void close_fd(struct ms_fragstore *s, int *fd)
 {
     if (*fd >= 0)
-        fs_close_quietly(s, *fd);
+        fs_close_quietly(s->io, *fd);
     *fd = -1;
 }
 
@@ -363,6 +366,7 @@ void ms_fragstore_close(struct ms_fragstore *s)
     pthread_cond_destroy(&s->done_cv);
     pthread_cond_destroy(&s->commit_cv);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->sio_mu_own);
     pthread_mutex_destroy(&s->io_mu);
     free(s->busy);
     free(s->slots);
@@ -501,7 +505,7 @@ static int check_record(struct ms_fragstore *s, const struct ms_fragstore_key *k
         return fd;
     struct stat st;
     int rc = ms_io_fstat(s->io, fd, &st);
-    fs_close_quietly(s, fd);
+    fs_close_quietly(s->io, fd);
     if (rc == 0 && (uint64_t)st.st_size != rec->logical_bytes)
         ms_scrub_note(s, key, MS_SCRUB_SIZE, UINT32_MAX);
     MS_ASSERT(rc <= 0);
@@ -543,17 +547,21 @@ static int recover(struct ms_fragstore *s)
     MS_ASSERT(s->tmp_fd >= 0 && s->frags_fd >= 0);
     int rc = ms_wipe_resume_all(s);
     pthread_mutex_lock(&s->io_mu);
+    if (s->sio_mu != &s->io_mu)
+        pthread_mutex_lock(s->sio_mu);
     if (rc == 0)
         rc = for_each_file(s, s->tmp_fd, recover_tmp_file);
     if (rc > 0) /* something was removed: make the unlinks durable */
-        rc = ms_io_fsync_dir(s->io, s->tmp_fd);
+        rc = ms_io_fsync_dir(s->sio, s->tmp_fd);
     for (unsigned i = 0; i < FS_SUBDIRS && rc >= 0; i++) {
         rc = for_each_file(s, s->sub_fd[i], recover_orphan_file);
         if (rc > 0)
-            rc = ms_io_fsync_dir(s->io, s->sub_fd[i]);
+            rc = ms_io_fsync_dir(s->sio, s->sub_fd[i]);
     }
     if (rc >= 0)
         rc = check_catalogue(s);
+    if (s->sio_mu != &s->io_mu)
+        pthread_mutex_unlock(s->sio_mu);
     pthread_mutex_unlock(&s->io_mu);
     int64_t damaged = rc == 0 ? ms_catalog_count(&s->cat, s->cat.cf_scrub) : 0;
     if (damaged < 0)
@@ -693,7 +701,7 @@ static int stage_write(struct ms_fragstore_put *p, uint32_t len)
     if (n == 0)
         return 0;
     pthread_mutex_lock(&s->io_mu);
-    int rc = fs_io_run(s, reqs, n, res);
+    int rc = fs_io_run(s->io, reqs, n, res);
     for (unsigned i = 0; i < n && rc == 0; i++) {
         if (res[i] < 0)
             rc = res[i];
@@ -758,11 +766,11 @@ static void put_cleanup(struct ms_fragstore_put *p)
         char name[FS_NAME_MAX];
         fs_frag_name(&p->key, name);
         int dirfd = p->renamed ? fs_subdir_fd(s, &p->key) : s->tmp_fd;
-        pthread_mutex_lock(&s->io_mu);
+        pthread_mutex_lock(s->sio_mu);
         int rc = ms_wipe_fd(s, p->fd, dirfd, p->renamed ? name : p->tmp_name);
         if (rc == 0)
-            rc = ms_io_fsync_dir(s->io, dirfd);
-        pthread_mutex_unlock(&s->io_mu);
+            rc = ms_io_fsync_dir(s->sio, dirfd);
+        pthread_mutex_unlock(s->sio_mu);
         p->fd = -1;
         if (rc < 0)
             ms_log(MS_LOG_WARN, "node", "event=put_cleanup_failed err=%s", ms_err_name(rc));
@@ -820,12 +828,12 @@ static void round_sync_dirs(struct ms_fragstore *s, struct ms_fragstore_put *lis
         if (p->commit_rc != 0 || !p->renamed)
             continue;
         if (tmp_rc == 1)
-            tmp_rc = ms_io_fsync_dir(s->io, s->tmp_fd);
+            tmp_rc = ms_io_fsync_dir(s->sio, s->tmp_fd);
         if ((p->commit_rc = tmp_rc) != 0)
             continue;
         unsigned d = p->key.oid.b[0];
         if (!dir_done[d]) {
-            dir_rc[d] = ms_io_fsync_dir(s->io, s->sub_fd[d]);
+            dir_rc[d] = ms_io_fsync_dir(s->sio, s->sub_fd[d]);
             dir_done[d] = true;
         }
         p->commit_rc = dir_rc[d];
@@ -872,8 +880,8 @@ static void commit_round(struct ms_fragstore *s, struct ms_fragstore_put *list)
         MS_ASSERT(n < FS_IO_BATCH_MAX && p->fd >= 0 && !p->renamed);
         reqs[n] = (struct ms_io_req){.op = MS_IO_FDATASYNC, .fd = p->fd, .buf_index = -1};
     }
-    pthread_mutex_lock(&s->io_mu);
-    int rc = fs_io_run(s, reqs, n, res);
+    pthread_mutex_lock(s->sio_mu);
+    int rc = fs_io_run(s->sio, reqs, n, res);
     unsigned i = 0;
     for (struct ms_fragstore_put *p = list; p; p = p->next_commit, i++) {
         p->commit_rc = rc != 0 ? rc : (res[i] < 0 ? res[i] : 0);
@@ -881,23 +889,23 @@ static void commit_round(struct ms_fragstore *s, struct ms_fragstore_put *list)
             continue;
         char name[FS_NAME_MAX];
         fs_frag_name(&p->key, name);
-        p->commit_rc = ms_io_renameat(s->io, s->tmp_fd, p->tmp_name, fs_subdir_fd(s, &p->key),
-                                      name);
+        p->commit_rc = ms_io_renameat(s->sio, s->tmp_fd, p->tmp_name,
+                                      fs_subdir_fd(s, &p->key), name);
         p->renamed = p->commit_rc == 0;
     }
     round_sync_dirs(s, list);
-    pthread_mutex_unlock(&s->io_mu);
-    round_catalogue(s, list); /* the kv sync runs while other sessions use the port */
+    pthread_mutex_unlock(s->sio_mu);
+    round_catalogue(s, list); /* the kv sync runs while other sessions use the ports */
     unsigned ok = 0;
-    pthread_mutex_lock(&s->io_mu);
+    pthread_mutex_lock(s->sio_mu);
     for (struct ms_fragstore_put *p = list; p; p = p->next_commit) {
         if (p->commit_rc == 0) {
-            fs_close_quietly(s, p->fd);
+            fs_close_quietly(s->sio, p->fd);
             p->fd = -1;
             ok++;
         }
     }
-    pthread_mutex_unlock(&s->io_mu);
+    pthread_mutex_unlock(s->sio_mu);
     atomic_fetch_add(&s->fragment_count, ok);
     atomic_fetch_add(&s->commit_rounds, 1);
     atomic_fetch_add(&s->commit_frags, n);
@@ -1090,7 +1098,7 @@ static void rd_close(struct reader *r)
 {
     if (r->fd >= 0) {
         pthread_mutex_lock(&r->s->io_mu);
-        fs_close_quietly(r->s, r->fd);
+        fs_close_quietly(r->s->io, r->fd);
         pthread_mutex_unlock(&r->s->io_mu);
     }
     free(r->idx_bytes);

@@ -45,6 +45,8 @@ extern const char *const ms_fragstore_kv_cfs[];
 struct ms_fragstore_opts {
     const char *data_dir;         /* required; created if missing; fragments live below it */
     struct ms_io *io;             /* required; borrowed, must outlive the store */
+    struct ms_io *sync_io;        /* optional second port (borrowed) for commit rounds and
+                                   * wipes, so syncs never block data writes; NULL = io */
     struct ms_kv *kv;             /* required; borrowed, opened with ms_fragstore_kv_cfs */
     const struct ms_clock *clock; /* borrowed; NULL = the real clock */
     uint32_t max_sessions;        /* concurrent put sessions; 0 = default (16) */

@@ -1,11 +1,14 @@
 /*
  * fragstore_int.h - private structures shared by fragstore.c, wipe.c and scrub.c.
  *
- * Locks (order: io_mu may be held while taking mu, never the reverse):
- *   io_mu  serialises every use of the ms_io port (one thread at a time, io.h's rule) and
- *          every namespace change in the data directory. Each operation submits its whole
- *          batch (several aligned writes, all fdatasyncs of a commit round) and reaps it
- *          before releasing the lock, so completions always belong to the holder.
+ * Locks (order: io_mu, then *sio_mu, then mu; never the reverse):
+ *   io_mu  serialises the data port `io` (one thread at a time, io.h's rule): temp file
+ *          creation, staged writes, truncation, reads. Each operation submits its whole batch
+ *          (several aligned writes) and reaps it before releasing the lock, so completions
+ *          always belong to the holder.
+ *   sio_mu serialises the sync port `sio` the same way: commit rounds (fdatasyncs, renames,
+ *          directory fsyncs), wipes, closes after commit. When the caller gives no second
+ *          port, sio == io and sio_mu points at io_mu.
  *   mu     session slots, the busy-key set, the commit queue, thread stop flags.
  * The kv is thread safe on its own (kv.h). Counters are atomics.
  */
@@ -69,6 +72,7 @@ struct ms_scrub;
 /* The store. */
 struct ms_fragstore {
     struct ms_io *io;
+    struct ms_io *sio;
     struct ms_catalog cat;
     const struct ms_clock *clock;
     int data_fd;
@@ -80,6 +84,8 @@ struct ms_fragstore {
     bool group_commit;
 
     pthread_mutex_t io_mu;
+    pthread_mutex_t sio_mu_own;  /* used when sio != io */
+    pthread_mutex_t *sio_mu;
     pthread_mutex_t mu;
 
     /* Session slots and their staging memory (one aligned block, registered if possible). */
@@ -119,9 +125,9 @@ struct ms_fragstore {
 /* Current wall-clock time in unix ms (clock port when set). */
 uint64_t fs_now_ms(const struct ms_fragstore *s);
 
-/* Closes fd through the port, logging (not returning) a failure: for paths that already
- * fail or that cannot act on a close error. */
-void fs_close_quietly(struct ms_fragstore *s, int fd);
+/* Closes fd through port (whose lock the caller holds), logging (not returning) a failure:
+ * for paths that already fail or that cannot act on a close error. */
+void fs_close_quietly(struct ms_io *port, int fd);
 
 /* Writes "<32 hex>.<idx>" into name (FS_NAME_MAX bytes). */
 void fs_frag_name(const struct ms_fragstore_key *key, char name[FS_NAME_MAX]);
@@ -134,10 +140,10 @@ int fs_subdir_fd(const struct ms_fragstore *s, const struct ms_fragstore_key *ke
 MS_MUST_CHECK int fs_busy_acquire(struct ms_fragstore *s, const struct ms_fragstore_key *key);
 void fs_busy_release(struct ms_fragstore *s, const struct ms_fragstore_key *key);
 
-/* Submits reqs[0..n) and reaps all n completions into res[] (by position). The caller holds
- * io_mu. Returns 0 (per-request results in res) or the port's -errno when submitting or
- * waiting failed (then res is meaningless and the port may hold nothing in flight). */
-MS_MUST_CHECK int fs_io_run(struct ms_fragstore *s, struct ms_io_req *reqs, unsigned n, int *res);
+/* Submits reqs[0..n) to port (s->io or s->sio, whose lock the caller holds) and reaps all n
+ * completions into res[] (by position). Returns 0 (per-request results in res) or the port's
+ * -errno when submitting or waiting failed (then res is meaningless). */
+MS_MUST_CHECK int fs_io_run(struct ms_io *port, struct ms_io_req *reqs, unsigned n, int *res);
 
 /* Verifies the whole committed fragment of key against rec, calling sink_cb like
  * ms_fragstore_get() (sink_cb may be NULL). Records damage in the scrub report. */
@@ -150,7 +156,8 @@ MS_MUST_CHECK int fs_verify_all(struct ms_fragstore *s, const struct ms_fragstor
 /* ---- wipe.c ------------------------------------------------------------------------------ */
 
 /* Zero-overwrites every byte of dirfd/name (the aligned tail block included, size kept),
- * fdatasyncs, closes and unlinks it; the caller holds io_mu and fsyncs dirfd afterwards.
+ * fdatasyncs, closes and unlinks it, through s->sio; the caller holds *sio_mu and fsyncs
+ * dirfd afterwards.
  * A missing file is 0. Returns 0 or -errno. */
 MS_MUST_CHECK int ms_wipe_file(struct ms_fragstore *s, int dirfd, const char *name);
 
@@ -158,7 +165,7 @@ MS_MUST_CHECK int ms_wipe_file(struct ms_fragstore *s, int dirfd, const char *na
 MS_MUST_CHECK int ms_wipe_fd(struct ms_fragstore *s, int fd, int dirfd, const char *name);
 
 /* Finishes the wipe of key whose intent is recorded: file zeroed and unlinked, directory
- * synced, record + intent removed in one synced batch. Takes io_mu itself. */
+ * synced, record + intent removed in one synced batch. Takes *sio_mu itself. */
 MS_MUST_CHECK int ms_wipe_finish(struct ms_fragstore *s, const struct ms_fragstore_key *key);
 
 /* Resumes every recorded wipe intent (open). Returns 0 or the first error. */

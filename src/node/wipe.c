@@ -31,7 +31,7 @@
 #include "node/fragstore_int.h"
 
 /* Writes zeros over [0, len) of fd, FS_WIPE_INFLIGHT writes in flight. len is a multiple of
- * FS_ALIGN. The caller holds io_mu. */
+ * FS_ALIGN. The caller holds *sio_mu. */
 static int zero_range(struct ms_fragstore *s, int fd, uint64_t len)
 {
     MS_ASSERT(len % FS_ALIGN == 0);
@@ -47,12 +47,12 @@ static int zero_range(struct ms_fragstore *s, int fd, uint64_t len)
                                          .len = (size_t)l, .offset = off, .buf_index = -1};
             off += l;
         }
-        int rc = fs_io_run(s, reqs, n, res);
+        int rc = fs_io_run(s->sio, reqs, n, res);
         for (unsigned i = 0; i < n && rc == 0; i++) {
             if (res[i] < 0)
                 rc = res[i];
             else if ((size_t)res[i] < reqs[i].len)
-                rc = ms_io_pwrite_all(s->io, fd, s->zeros, reqs[i].len - (size_t)res[i],
+                rc = ms_io_pwrite_all(s->sio, fd, s->zeros, reqs[i].len - (size_t)res[i],
                                       reqs[i].offset + (size_t)res[i]);
         }
         if (rc < 0)
@@ -67,20 +67,20 @@ int ms_wipe_fd(struct ms_fragstore *s, int fd, int dirfd, const char *name)
     MS_ASSERT(s != NULL && fd >= 0);
     MS_ASSERT(name != NULL && dirfd >= 0);
     struct stat st;
-    int rc = ms_io_fstat(s->io, fd, &st);
+    int rc = ms_io_fstat(s->sio, fd, &st);
     uint64_t size = rc == 0 ? (uint64_t)st.st_size : 0;
     uint64_t whole = (size + FS_ALIGN - 1) / FS_ALIGN * FS_ALIGN;
     if (rc == 0)
         rc = zero_range(s, fd, whole);
     if (rc == 0 && whole != size)
-        rc = ms_io_ftruncate(s->io, fd, size);
+        rc = ms_io_ftruncate(s->sio, fd, size);
     if (rc == 0)
-        rc = ms_io_fdatasync(s->io, fd);
-    int crc = ms_io_close(s->io, fd);
+        rc = ms_io_fdatasync(s->sio, fd);
+    int crc = ms_io_close(s->sio, fd);
     if (rc == 0)
         rc = crc;
     if (rc == 0) {
-        rc = ms_io_unlinkat(s->io, dirfd, name, 0);
+        rc = ms_io_unlinkat(s->sio, dirfd, name, 0);
         if (rc == -ENOENT)
             rc = 0;
     }
@@ -95,8 +95,8 @@ int ms_wipe_file(struct ms_fragstore *s, int dirfd, const char *name)
     MS_ASSERT(s != NULL && name != NULL);
     MS_ASSERT(dirfd >= 0);
     bool direct = false;
-    int fd = s->try_direct ? ms_io_open_direct(s->io, dirfd, name, O_WRONLY, 0, &direct)
-                           : ms_io_open(s->io, dirfd, name, O_WRONLY, 0);
+    int fd = s->try_direct ? ms_io_open_direct(s->sio, dirfd, name, O_WRONLY, 0, &direct)
+                           : ms_io_open(s->sio, dirfd, name, O_WRONLY, 0);
     if (fd == -ENOENT)
         return 0;
     if (fd < 0)
@@ -110,11 +110,11 @@ int ms_wipe_finish(struct ms_fragstore *s, const struct ms_fragstore_key *key)
     char name[FS_NAME_MAX];
     fs_frag_name(key, name);
     int dirfd = fs_subdir_fd(s, key);
-    pthread_mutex_lock(&s->io_mu);
+    pthread_mutex_lock(s->sio_mu);
     int rc = ms_wipe_file(s, dirfd, name);
     if (rc == 0)
-        rc = ms_io_fsync_dir(s->io, dirfd);
-    pthread_mutex_unlock(&s->io_mu);
+        rc = ms_io_fsync_dir(s->sio, dirfd);
+    pthread_mutex_unlock(s->sio_mu);
     if (rc < 0)
         return rc;
     /* Under mu: ms_scrub_note() must not add a row between this batch and the unlock. */

@@ -564,6 +564,34 @@ static void test_uring_roundtrip_and_delete(void **state)
     fragtest_free(&f);
 }
 
+/* A second port for commit rounds and wipes (the daemon gives one so syncs never block data
+ * writes): the same round trips, concurrent commits and a delete. */
+static void test_separate_sync_port(void **state)
+{
+    struct fx *x = *state;
+    struct ms_io *sio = NULL;
+    assert_int_equal(ms_io_sync_create(&sio), 0);
+    ms_fragstore_close(x->s);
+    x->s = NULL;
+    x->opts.sync_io = sio;
+    assert_int_equal(fx_open_store(x), 0);
+    test_put_get_roundtrip(state);
+    test_group_commit_concurrent(state);
+    struct ms_oid oid;
+    fragtest_oid(&oid, 2);
+    struct fragtest f;
+    assert_int_equal(fragtest_build(&f, &oid, 1, 3, 4096, 1), 0);
+    assert_int_equal(ms_fragstore_delete(x->s, &f.key), 0);
+    struct ms_fragstore_info info;
+    assert_int_equal(ms_fragstore_stat(x->s, &f.key, &info), -MEDSTORE_ENOTFOUND);
+    ms_fragstore_close(x->s);
+    x->s = NULL;
+    x->opts.sync_io = NULL;
+    ms_io_destroy(sio);
+    assert_int_equal(fx_open_store(x), 0);
+    fragtest_free(&f);
+}
+
 /* O_DIRECT refused with EINVAL (as tmpfs before Linux 6.6 does): the temp file is opened
  * buffered, the put still commits durably, and later puts keep working. */
 static void test_odirect_einval_falls_back(void **state)
@@ -599,6 +627,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_group_commit_and_buffered, setup, teardown),
         cmocka_unit_test(test_odirect_fallback_on_tmpfs),
         cmocka_unit_test_setup_teardown(test_odirect_einval_falls_back, setup_fault, teardown),
+        cmocka_unit_test_setup_teardown(test_separate_sync_port, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uring_roundtrip_and_delete, setup_uring, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
