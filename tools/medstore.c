@@ -69,6 +69,8 @@ struct input {
 /* Reads what remains of fd into a malloc'd buffer (pipes, character devices). */
 static int read_all(int fd, struct input *in)
 {
+    MS_ASSERT(fd >= 0);
+    MS_ASSERT(in != NULL && in->data == NULL);
     size_t cap = 1u << 16, len = 0;
     uint8_t *buf = malloc(cap);
     if (buf == NULL)
@@ -103,6 +105,7 @@ static int read_all(int fd, struct input *in)
 
 static int input_open(const char *path, struct input *in)
 {
+    MS_ASSERT(path != NULL && in != NULL);
     memset(in, 0, sizeof(*in));
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
@@ -129,6 +132,7 @@ static int input_open(const char *path, struct input *in)
     static const uint8_t empty[1];
     if (rc == 0 && in->data == NULL)
         in->data = empty;
+    MS_ASSERT(rc != 0 || in->data != NULL);
     return rc;
 }
 
@@ -207,7 +211,8 @@ static void run_codec(struct ms_codec_ctx *ctx, const struct ms_secret *key,
     r->stage = "decode";
     r->rc = ms_codec_decode(ctx, f.manifest, f.manifest_len, &oid, ms_secret_data(key), frags,
                             lens, f.n, &out, &out_len, NULL);
-    if (r->rc == 0 && (out_len != in->len || (out_len > 0 && memcmp(out, in->data, out_len) != 0))) {
+    bool same = out_len == in->len && (out_len == 0 || memcmp(out, in->data, out_len) == 0);
+    if (r->rc == 0 && !same) {
         r->stage = "compare";
         r->rc = -MEDSTORE_ECORRUPT;
     }
@@ -218,6 +223,7 @@ static void run_codec(struct ms_codec_ctx *ctx, const struct ms_secret *key,
 static void run_pipeline(const struct input *in, enum ms_fmt_type type,
                          struct pipeline_result *r)
 {
+    MS_ASSERT(in != NULL && in->data != NULL);
     memset(r, 0, sizeof(*r));
     r->ran = true;
     r->stage = "setup";
@@ -232,6 +238,7 @@ static void run_pipeline(const struct input *in, enum ms_fmt_type type,
     }
     ms_secret_destroy(key);
     ms_codec_ctx_destroy(ctx);
+    MS_ASSERT(r->rc <= 0);
 }
 #else
 static void run_pipeline(const struct input *in, enum ms_fmt_type type,
@@ -248,6 +255,8 @@ static void run_pipeline(const struct input *in, enum ms_fmt_type type,
 
 static void print_pipeline(FILE *out, const struct pipeline_result *r, uint64_t size)
 {
+    MS_ASSERT(r->ran);
+    MS_ASSERT(r->rc == 0 || r->stage != NULL);
     fprintf(out, ",\n  \"pipeline\": {\"k\": %u, \"m\": %u, \"storedBytes\": %llu, ", r->k, r->m,
             (unsigned long long)r->stored_bytes);
     if (size > 0 && r->rc == 0)
@@ -280,6 +289,8 @@ static bool is_count(const struct ms_meta_kv *kv)
 static void print_meta(FILE *out, const struct ms_meta *m, int rc,
                        const struct pipeline_result *pr)
 {
+    MS_ASSERT(m != NULL && pr != NULL);
+    MS_ASSERT(rc == 0 ? m->err_detail == NULL : m->n_kv == 0);
     fprintf(out, "{\n  \"type\": \"%s\",\n  \"size\": %llu", ms_formats_type_name(m->type),
             (unsigned long long)m->size_bytes);
     if (rc < 0)
@@ -298,29 +309,55 @@ static void print_meta(FILE *out, const struct ms_meta *m, int rc,
     fputs("\n}\n", out);
 }
 
-static int cmd_inspect(int argc, char **argv)
+/* Parses inspect's arguments. Returns -1 to go on, else the exit status. */
+static int parse_inspect_args(int argc, char **argv, const char **path, bool *pipeline)
 {
-    const char *path = NULL;
-    bool pipeline = false;
+    MS_ASSERT(argc >= 1 && argv != NULL);
+    MS_ASSERT(path != NULL && pipeline != NULL);
+    *path = NULL;
+    *pipeline = false;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             fputs(usage_text, stdout);
             return 0;
         }
         if (strcmp(argv[i], "--pipeline") == 0) {
-            pipeline = true;
-        } else if (path == NULL && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0)) {
-            path = strcmp(argv[i], "-") == 0 ? "/dev/stdin" : argv[i];
+            *pipeline = true;
+        } else if (*path == NULL && (argv[i][0] != '-' || strcmp(argv[i], "-") == 0)) {
+            *path = strcmp(argv[i], "-") == 0 ? "/dev/stdin" : argv[i];
         } else {
             fprintf(stderr, "medstore: inspect: unexpected argument '%s'\n%s", argv[i],
                     usage_text);
             return EXIT_USAGE;
         }
     }
-    if (path == NULL) {
+    if (*path == NULL) {
         fprintf(stderr, "medstore: inspect: FILE missing\n%s", usage_text);
         return EXIT_USAGE;
     }
+    return -1;
+}
+
+/* The one-line reason for a refused file, on stderr (no patient data in it: static text). */
+static void report_refusal(const char *path, const struct ms_meta *m, int rc)
+{
+    MS_ASSERT(rc < 0);
+    MS_ASSERT(m->err_detail != NULL);
+    if (m->err_offset != UINT64_MAX)
+        fprintf(stderr, "medstore: %s: %s at offset %llu (%s)\n", path, m->err_detail,
+                (unsigned long long)m->err_offset, ms_err_name(rc));
+    else
+        fprintf(stderr, "medstore: %s: %s (%s)\n", path, m->err_detail, ms_err_name(rc));
+}
+
+static int cmd_inspect(int argc, char **argv)
+{
+    const char *path;
+    bool pipeline;
+    int status = parse_inspect_args(argc, argv, &path, &pipeline);
+    if (status >= 0)
+        return status;
+    MS_ASSERT(path != NULL);
     struct input in;
     int rc = input_open(path, &in);
     if (rc < 0) {
@@ -334,13 +371,9 @@ static int cmd_inspect(int argc, char **argv)
     if (pipeline)
         run_pipeline(&in, m.detected, &pr);
     print_meta(stdout, &m, rc, &pr);
-    int status = 0;
+    status = 0;
     if (rc < 0) {
-        if (m.err_offset != UINT64_MAX)
-            fprintf(stderr, "medstore: %s: %s at offset %llu (%s)\n", path, m.err_detail,
-                    (unsigned long long)m.err_offset, ms_err_name(rc));
-        else
-            fprintf(stderr, "medstore: %s: %s (%s)\n", path, m.err_detail, ms_err_name(rc));
+        report_refusal(path, &m, rc);
         status = EXIT_MALFORMED;
     }
     if (pr.ran && pr.rc != 0) {
@@ -350,11 +383,13 @@ static int cmd_inspect(int argc, char **argv)
     }
     ms_meta_fini(&m);
     input_close(&in);
+    MS_ASSERT(status >= 0 && status <= EXIT_ROUNDTRIP);
     return status;
 }
 
 int main(int argc, char **argv)
 {
+    MS_ASSERT(argc >= 1);
     if (argc < 2) {
         fputs(usage_text, stderr);
         return EXIT_USAGE;

@@ -31,6 +31,7 @@ static int set_opt(struct ms_meta *m, enum ms_meta_key key, struct ms_str v)
 /* PatientID, IssuerOfPatientID and the key from patientRole's ids. */
 static int read_patient(xmlNodePtr role, struct ms_meta *m)
 {
+    MS_ASSERT(m != NULL);
     struct ms_str root = {NULL, 0}, ext = {NULL, 0}, root_only = {NULL, 0};
     for (xmlNodePtr id = ms_xml_child(role, V3_NS, "id"); id != NULL;
          id = ms_xml_next(id, V3_NS, "id")) {
@@ -48,6 +49,7 @@ static int read_patient(xmlNodePtr role, struct ms_meta *m)
         root.p = NULL;
         root.len = 0;
     }
+    MS_ASSERT(ext.p == NULL || ext.len > 0);
     int rc = set_opt(m, MS_META_PATIENT_ID, ext);
     if (rc == 0)
         rc = set_opt(m, MS_META_ISSUER, root);
@@ -65,7 +67,8 @@ int ms_cda_extract(const uint8_t *b, size_t len, struct ms_meta *m)
     if (rc < 0)
         return rc;
     xmlNodePtr root = xmlDocGetRootElement(doc);
-    if (!ms_xml_in_ns(root, V3_NS) || !xmlStrEqual(root->name, (const xmlChar *)"ClinicalDocument")) {
+    if (!ms_xml_in_ns(root, V3_NS) ||
+        !xmlStrEqual(root->name, (const xmlChar *)"ClinicalDocument")) {
         xmlFreeDoc(doc);
         return ms_meta_fail(m, -MEDSTORE_EFORMAT, "cda: root is not an HL7 v3 ClinicalDocument",
                             0);

@@ -65,6 +65,8 @@ static size_t skip_past(const uint8_t *b, size_t from, size_t end, const char *p
  * subset in brackets. Returns the offset after it or 0 when it does not end in range. */
 static size_t skip_doctype(const uint8_t *b, size_t i, size_t end)
 {
+    MS_ASSERT(b != NULL);
+    MS_ASSERT(i <= end);
     int bracket = 0;
     for (; i < end; i++) {
         if (b[i] == '[')
@@ -80,6 +82,8 @@ static size_t skip_doctype(const uint8_t *b, size_t i, size_t end)
 /* Classifies the root start tag at b[i] ('<' + name ...). */
 static enum ms_fmt_type xml_root_type(const uint8_t *b, size_t i, size_t end)
 {
+    MS_ASSERT(i < end);
+    MS_ASSERT(b[i] == '<');
     size_t name = i + 1, j = name, local = name;
     while (j < end && !is_space(b[j]) && b[j] != '>' && b[j] != '/') {
         if (b[j] == ':')
@@ -101,6 +105,8 @@ static enum ms_fmt_type xml_root_type(const uint8_t *b, size_t i, size_t end)
 /* XML prolog walk: declarations, comments, processing instructions, DOCTYPE, then root. */
 static enum ms_fmt_type detect_xml(const uint8_t *b, size_t i, size_t len)
 {
+    MS_ASSERT(i < len);
+    MS_ASSERT(b[i] == '<');
     size_t end = len < DETECT_SCAN_BYTES ? len : DETECT_SCAN_BYTES;
     while (i < end) {
         while (i < end && is_space(b[i]))
@@ -125,6 +131,8 @@ static enum ms_fmt_type detect_xml(const uint8_t *b, size_t i, size_t len)
  * whitespace, and a later line holds something: the shape of NDJSON. */
 static bool is_ndjson(const uint8_t *b, size_t i, size_t len)
 {
+    MS_ASSERT(i < len);
+    MS_ASSERT(b[i] == '{');
     unsigned depth = 0;
     bool in_str = false, esc = false, closed = false;
     for (; i < len && b[i] != '\n'; i++) {
@@ -162,6 +170,7 @@ enum ms_fmt_type ms_formats_detect(const uint8_t *b, size_t len)
 {
     if (b == NULL || len == 0)
         return MS_FMT_OTHER;
+    MS_ASSERT(b != NULL && len > 0);
     if ((len >= 132 && memcmp(b + 128, "DICM", 4) == 0) || (len >= 4 && memcmp(b, "DICM", 4) == 0))
         return MS_FMT_DICOM;
     if (len >= 5 && memcmp(b, "%PDF-", 5) == 0)
@@ -171,6 +180,7 @@ enum ms_fmt_type ms_formats_detect(const uint8_t *b, size_t len)
     if (ms_dicom_is_signature(b, len))
         return MS_FMT_DICOM;
     size_t i = ms_bom_len(b, len);
+    MS_ASSERT(i <= len);
     if (len - i >= 4 && memcmp(b + i, "MSH", 3) == 0 && is_hl7_sep(b[i + 3]))
         return MS_FMT_HL7V2;
     while (i < len && i < DETECT_SCAN_BYTES && is_space(b[i]))
@@ -192,6 +202,8 @@ enum ms_fmt_type ms_formats_detect(const uint8_t *b, size_t len)
 /* Runs the parser of type t. */
 static int extract_typed(enum ms_fmt_type t, const uint8_t *b, size_t len, struct ms_meta *m)
 {
+    MS_ASSERT(m != NULL && m->detected == t);
+    MS_ASSERT(b != NULL || len == 0);
     switch (t) {
     case MS_FMT_DICOM:
         return ms_dicom_extract(b, len, m);

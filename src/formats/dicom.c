@@ -149,6 +149,7 @@ bool ms_dicom_is_signature(const uint8_t *b, size_t len)
         return true;
     if (len < 8)
         return false;
+    MS_ASSERT(len >= 8);
     uint16_t group = rd16(b, false);
     if (group != 0x0002 && group != 0x0008)
         return false;
@@ -225,6 +226,7 @@ static int walk_dataset(struct dcm_rd *rd, size_t *off, size_t end, struct dcm_e
 static int walk_fragments(struct dcm_rd *rd, size_t *off, size_t end, struct dcm_enc enc)
 {
     MS_ASSERT(*off <= end);
+    MS_ASSERT(end <= rd->len);
     for (;;) {
         struct dcm_elem e;
         if (*off >= end)
@@ -258,6 +260,7 @@ static int walk_sequence(struct dcm_rd *rd, size_t *off, size_t end, struct dcm_
                          unsigned depth)
 {
     MS_ASSERT(*off <= end);
+    MS_ASSERT(end <= rd->len);
     if (depth >= MS_DICOM_DEPTH_MAX)
         return fail(rd, -MEDSTORE_ELIMIT, "dicom: sequences nested too deep", *off);
     for (;;) {
@@ -319,6 +322,7 @@ static int walk_undefined(struct dcm_rd *rd, const struct dcm_elem *e, size_t *o
 /* Remembers a wanted top-level attribute (first occurrence wins). */
 static int capture(struct dcm_rd *rd, const struct dcm_elem *e, struct dcm_enc enc)
 {
+    MS_ASSERT(e->val_off <= rd->len);
     for (size_t i = 0; i < N_WANTED; i++) {
         if (wanted[i].tag != e->tag)
             continue;
@@ -440,6 +444,7 @@ static struct ms_str trim(struct ms_str s, bool lead)
  * 1.2.840.10008.1.2.1.99. Returns 0 or -MEDSTORE_EUNSUPPORTED. */
 static int ts_encoding(struct dcm_rd *rd, struct dcm_enc *enc, bool *deflated)
 {
+    MS_ASSERT(rd->ts.p != NULL);
     struct ms_str ts = trim(rd->ts, true);
     *deflated = false;
     enc->big_endian = false;
@@ -487,6 +492,8 @@ static int inflate_grow(struct dcm_rd *rd, uint8_t **buf, size_t *cap, size_t us
 static int inflate_dataset(struct dcm_rd *rd, const uint8_t *in, size_t in_len, uint8_t **out,
                            size_t *out_len)
 {
+    MS_ASSERT(in != NULL || in_len == 0);
+    MS_ASSERT(out != NULL && out_len != NULL);
     z_stream zs;
     memset(&zs, 0, sizeof(zs));
     if (inflateInit2(&zs, -MAX_WBITS) != Z_OK)
@@ -531,6 +538,7 @@ static int inflate_dataset(struct dcm_rd *rd, const uint8_t *in, size_t in_len, 
 static int emit(struct dcm_rd *rd)
 {
     struct ms_meta *m = rd->m;
+    MS_ASSERT(m != NULL && m->n_kv == 0);
     struct ms_str cs = trim(rd->val[0], true);
     MS_ASSERT(wanted[0].key == MS_META_CHARSET);
     bool latin1 = ms_str_eq(cs, "ISO_IR 100") || ms_str_eq(cs, "ISO 2022 IR 100");

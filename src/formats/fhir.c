@@ -116,6 +116,8 @@ static bool ref_names_id(struct ms_str ref, struct ms_str id)
 /* The Patient of the document that ref points at, or NULL. */
 static const struct ms_fhir_res *lookup(const struct ms_fhir_sum *s, struct ms_str ref)
 {
+    MS_ASSERT(s != NULL);
+    MS_ASSERT(s->n_patients <= MS_FHIR_PATIENTS_MAX);
     if (!present(ref))
         return NULL;
     for (size_t i = 0; i < s->n_patients; i++) {
@@ -137,6 +139,8 @@ struct key_parts {
 /* The self reference of Patient p: its fullUrl, else "Patient/<id>". */
 static bool self_ref(const struct ms_fhir_res *p, struct ms_str *prefix, struct ms_str *id)
 {
+    MS_ASSERT(p != NULL);
+    MS_ASSERT(prefix != NULL && id != NULL);
     static const char patient_slash[] = "Patient/";
     prefix->p = "";
     prefix->len = 0;
@@ -154,6 +158,7 @@ static bool self_ref(const struct ms_fhir_res *p, struct ms_str *prefix, struct 
 
 static bool patient_key(const struct ms_fhir_res *p, struct key_parts *k)
 {
+    MS_ASSERT(p != NULL && k != NULL);
     memset(k, 0, sizeof(*k));
     k->issuer.p = "";
     k->id_prefix.p = "";
@@ -161,6 +166,7 @@ static bool patient_key(const struct ms_fhir_res *p, struct key_parts *k)
         if (p->ident_sys.p != NULL)
             k->issuer = p->ident_sys;
         k->id = p->ident_val;
+        MS_ASSERT(k->id.len > 0);
         return true;
     }
     return self_ref(p, &k->id_prefix, &k->id);
@@ -169,6 +175,8 @@ static bool patient_key(const struct ms_fhir_res *p, struct key_parts *k)
 static bool resolve_key(const struct ms_fhir_sum *s, const struct ms_fhir_res *r,
                         struct key_parts *k)
 {
+    MS_ASSERT(s != NULL && r != NULL);
+    MS_ASSERT(k != NULL);
     const struct ms_fhir_res *p = lookup(s, r->ref);
     if (p != NULL)
         return patient_key(p, k);
@@ -220,6 +228,8 @@ static int set_opt(struct ms_meta *m, enum ms_meta_key key, struct ms_str v)
 /* patientReference and patientKey. */
 static int emit_patient(const struct ms_fhir_sum *s, struct ms_meta *m)
 {
+    MS_ASSERT(s != NULL && m != NULL);
+    MS_ASSERT(!s->has_patient || s->is_bundle);
     struct key_parts k;
     const struct ms_fhir_res *top = &s->top;
     struct ms_str none = {"", 0};

@@ -55,6 +55,7 @@ static json_object *jidx(json_object *a, size_t i)
 /* First date element by ms_fhir_date_elems. */
 static struct ms_str find_date(json_object *r)
 {
+    MS_ASSERT(r != NULL);
     for (size_t i = 0; ms_fhir_date_elems[i] != NULL; i++) {
         const char *name = ms_fhir_date_elems[i];
         const char *dot = strchr(name, '.');
@@ -110,6 +111,7 @@ static void fill_res(json_object *r, struct ms_fhir_res *out)
     else if (subject != NULL && json_object_is_type(subject, json_type_object))
         fill_ref(subject, false, out);
     out->date = find_date(r);
+    MS_ASSERT(out->ident_val.p == NULL || out->ident_val.len > 0);
 }
 
 /* True when o is an object with a non-empty string resourceType. */
@@ -122,6 +124,8 @@ static bool is_resource(json_object *o)
 /* Builds the summary of one resource tree. */
 static int summarise(json_object *top, struct ms_fhir_sum *s)
 {
+    MS_ASSERT(top != NULL && s != NULL);
+    MS_ASSERT(s->n_patients == 0);
     fill_res(top, &s->top);
     s->is_bundle = ms_str_eq(s->top.type, "Bundle");
     int rc = 0;
@@ -190,6 +194,7 @@ static int parse_one(const uint8_t *b, size_t len, uint64_t base, struct ms_meta
         return rc;
     }
     *out = o;
+    MS_ASSERT(*out != NULL);
     return 0;
 }
 
@@ -218,6 +223,8 @@ int ms_fhir_json_extract(const uint8_t *b, size_t len, struct ms_meta *m)
 static int ndjson_line(const uint8_t *b, size_t len, uint64_t base, struct ms_meta *m,
                        struct ms_meta *line)
 {
+    MS_ASSERT(b != NULL && len > 0);
+    MS_ASSERT(m != NULL && line != NULL && m != line);
     json_object *o = NULL;
     int rc = parse_one(b, len, base, m, &o);
     if (rc < 0)
@@ -243,6 +250,7 @@ static bool same_value(const struct ms_meta_str *a, const struct ms_meta_str *b)
 static int ndjson_merge(struct ms_meta *m, const struct ms_meta *line, uint64_t n,
                         bool *uniform)
 {
+    MS_ASSERT(m != NULL && line != NULL && uniform != NULL);
     const struct ms_meta_str *key = ms_meta_get(line, MS_META_PATIENT_KEY);
     if (n > 0) {
         if (!same_value(key, ms_meta_get(m, MS_META_PATIENT_KEY)))

@@ -34,6 +34,7 @@ static xmlNodePtr child(xmlNodePtr n, const char *name)
 /* First date element by ms_fhir_date_elems. */
 static struct ms_str find_date(xmlNodePtr r)
 {
+    MS_ASSERT(r != NULL);
     for (size_t i = 0; ms_fhir_date_elems[i] != NULL; i++) {
         const char *name = ms_fhir_date_elems[i];
         const char *dot = strchr(name, '.');
@@ -89,6 +90,7 @@ static void fill_res(xmlNodePtr r, struct ms_fhir_res *out)
     else if (child(r, "subject") != NULL)
         fill_ref(child(r, "subject"), false, out);
     out->date = find_date(r);
+    MS_ASSERT(out->type.len > 0);
 }
 
 /* The resource element inside a <resource> or <contained> wrapper, or NULL. */
@@ -100,6 +102,8 @@ static xmlNodePtr wrapped(xmlNodePtr wrapper)
 
 static int summarise(xmlNodePtr top, struct ms_fhir_sum *s)
 {
+    MS_ASSERT(top != NULL && s != NULL);
+    MS_ASSERT(s->n_patients == 0);
     fill_res(top, &s->top);
     s->is_bundle = ms_str_eq(s->top.type, "Bundle");
     int rc = 0;

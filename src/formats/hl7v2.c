@@ -75,12 +75,14 @@ static struct ms_str piece(struct ms_str s, char sep, unsigned n)
     struct ms_str none = {NULL, 0};
     if (s.p == NULL)
         return none;
+    MS_ASSERT(sep != '\0');
     size_t start = 0;
     for (size_t i = 0; i <= s.len; i++) {
         if (i < s.len && s.p[i] != sep)
             continue;
         if (n == 0) {
             struct ms_str r = {s.p + start, i - start};
+            MS_ASSERT(start <= i && i <= s.len);
             return r;
         }
         n--;
@@ -93,6 +95,8 @@ static struct ms_str piece(struct ms_str s, char sep, unsigned n)
  * it does not fit. */
 static long unescape(const struct hl7_delims *d, struct ms_str raw, char *out, size_t cap)
 {
+    MS_ASSERT(d != NULL && out != NULL);
+    MS_ASSERT(raw.p != NULL || raw.len == 0);
     size_t o = 0;
     for (size_t i = 0; i < raw.len; i++) {
         char c = raw.p[i];
@@ -129,6 +133,8 @@ static int set_value(struct ms_meta *m, const struct hl7_delims *d, enum ms_meta
 /* MSH-7, MSH-9, MSH-10. fields = the MSH segment; MSH-n is piece n - 1. */
 static int read_msh(struct ms_meta *m, const struct hl7_delims *d, struct ms_str seg)
 {
+    MS_ASSERT(m != NULL && d != NULL);
+    MS_ASSERT(seg.len >= 4 && memcmp(seg.p, "MSH", 3) == 0);
     struct ms_str msh9 = piece(seg, d->field, 8);
     struct ms_str type = piece(msh9, d->comp, 0), event = piece(msh9, d->comp, 1);
     if (type.p == NULL || type.len == 0)
@@ -158,6 +164,8 @@ static int read_msh(struct ms_meta *m, const struct hl7_delims *d, struct ms_str
 /* PID-3 first repetition: id and assigning authority, and the patient key. */
 static int read_pid(struct ms_meta *m, const struct hl7_delims *d, struct ms_str seg)
 {
+    MS_ASSERT(m != NULL && d != NULL);
+    MS_ASSERT(seg.len >= 3 && memcmp(seg.p, "PID", 3) == 0);
     struct ms_str cx = piece(piece(seg, d->field, 3), d->rep, 0);
     struct ms_str hd = piece(cx, d->comp, 3);
     struct ms_str issuer = piece(hd, d->sub, 1);

@@ -94,6 +94,8 @@ static int read_box(const uint8_t *b, size_t off, size_t end, bool top, struct b
 static int read_duration(const uint8_t *b, const struct box *x, bool mvhd, uint32_t *timescale,
                          uint64_t *duration, struct ms_meta *m)
 {
+    MS_ASSERT(x->body <= x->end);
+    MS_ASSERT(timescale != NULL && duration != NULL);
     size_t n = x->end - x->body;
     const uint8_t *p = b + x->body;
     if (n < 4)
@@ -116,6 +118,8 @@ static int read_duration(const uint8_t *b, const struct box *x, bool mvhd, uint3
 /* Searches moov for mvhd and mvex/mehd; sets durationMs when known. */
 static int read_moov(const uint8_t *b, const struct box *moov, struct ms_meta *m)
 {
+    MS_ASSERT(memcmp(moov->type, "moov", 4) == 0);
+    MS_ASSERT(moov->body <= moov->end);
     uint32_t timescale = 0;
     uint64_t duration = 0, frag_duration = 0;
     unsigned visited = 0;

@@ -311,6 +311,7 @@ bool ms_str_eq2(struct ms_str a, struct ms_str b)
  * (overlong forms, surrogates and code points above U+10FFFF are invalid). */
 static size_t utf8_seq_len(const uint8_t *s, size_t len, size_t i)
 {
+    MS_ASSERT(i < len);
     uint8_t c = s[i];
     size_t n;
     uint32_t cp;
@@ -338,6 +339,7 @@ static size_t utf8_seq_len(const uint8_t *s, size_t len, size_t i)
     if ((n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
         (cp >= 0xD800 && cp <= 0xDFFF))
         return 0;
+    MS_ASSERT(n >= 2 && n <= 4);
     return n;
 }
 

@@ -101,6 +101,7 @@ struct _xmlNode *ms_xml_child(struct _xmlNode *parent, const char *ns, const cha
     MS_ASSERT(ns != NULL && name != NULL);
     if (parent == NULL)
         return NULL;
+    MS_ASSERT(parent->type == XML_ELEMENT_NODE);
     for (xmlNodePtr c = parent->children; c != NULL; c = c->next) {
         if (c->type != XML_ELEMENT_NODE || c->ns == NULL)
             continue;
@@ -141,6 +142,7 @@ struct ms_str ms_xml_attr(struct _xmlNode *node, const char *name)
     for (xmlAttrPtr a = node->properties; a != NULL; a = a->next) {
         if (a->ns != NULL || !xmlStrEqual(a->name, (const xmlChar *)name))
             continue;
+        MS_ASSERT(a->type == XML_ATTRIBUTE_NODE);
         xmlNodePtr t = a->children;
         if (t == NULL) {
             s.p = "";

@@ -63,10 +63,12 @@ static void test_xml_roots(void **state)
     assert_int_equal(det("<?xml version=\"1.0\"?>\n<!-- c -->\n<?pi x?>\n<v3:ClinicalDocument "
                          "xmlns:v3=\"urn:hl7-org:v3\"/>"),
                      MS_FMT_CDA);
-    assert_int_equal(det("\xEF\xBB\xBF<?xml version=\"1.0\"?><Patient xmlns=\"http://hl7.org/fhir\">"),
+    assert_int_equal(det("\xEF\xBB\xBF<?xml version=\"1.0\"?>"
+                         "<Patient xmlns=\"http://hl7.org/fhir\">"),
                      MS_FMT_FHIR_XML);
     assert_int_equal(det("<Bundle xmlns='http://hl7.org/fhir'>"), MS_FMT_FHIR_XML);
-    assert_int_equal(det("<!DOCTYPE x [<!ENTITY a \"b>\">]><Patient xmlns=\"http://hl7.org/fhir\">"),
+    assert_int_equal(det("<!DOCTYPE x [<!ENTITY a \"b>\">]>"
+                         "<Patient xmlns=\"http://hl7.org/fhir\">"),
                      MS_FMT_FHIR_XML);
     assert_int_equal(det("<Patient xmlns=\"http://hl7.org/fhir/other\">"), MS_FMT_OTHER);
     assert_int_equal(det("<component><nonXMLBody/></component>"), MS_FMT_OTHER);

@@ -97,7 +97,8 @@ static void test_bundle(void **state)
                          "\"entry\":[{\"fullUrl\":\"urn:uuid:o\",\"resource\":{\"resourceType\":"
                          "\"Observation\",\"subject\":{\"reference\":\"urn:uuid:p\"}}},"
                          "{\"request\":{\"method\":\"DELETE\"}},"
-                         "{\"fullUrl\":\"urn:uuid:p\",\"resource\":{\"resourceType\":\"Patient\"}}]}",
+                         "{\"fullUrl\":\"urn:uuid:p\",\"resource\":"
+                         "{\"resourceType\":\"Patient\"}}]}",
                          &m),
                      0);
     assert_val(&m, MS_META_RESOURCE_TYPE, "Bundle");

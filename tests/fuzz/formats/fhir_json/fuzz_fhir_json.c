@@ -56,7 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int w = snprintf(want, sizeof(want), "%zu", non_empty_lines(data, size));
         FUZZ_REQUIRE(c != NULL && c->len == (size_t)w && memcmp(c->ptr, want, c->len) == 0);
     }
-    if (rj == 0 && rn == 0 && non_empty_lines(data, size) == 1 && memchr(data, '\n', size) == NULL) {
+    bool one_line = non_empty_lines(data, size) == 1 && memchr(data, '\n', size) == NULL;
+    if (rj == 0 && rn == 0 && one_line) {
         FUZZ_REQUIRE(same_value(&j, &nd, MS_META_RESOURCE_TYPE));
         FUZZ_REQUIRE(same_value(&j, &nd, MS_META_PATIENT_KEY));
     }
