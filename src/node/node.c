@@ -84,7 +84,8 @@ static const struct ms_config_schema node_schema = {
 struct ms_node {
     struct ms_config *cfg;
     struct ms_captoken_keyring *ring;
-    struct ms_io *io;
+    struct ms_io *io;      /* data writes and reads */
+    struct ms_io *sync_io; /* commit rounds and wipes: their fdatasyncs never queue behind data */
     struct ms_kv *kv;
     struct ms_fragstore *store;
     struct ms_node_service *svc;
@@ -226,19 +227,29 @@ static int load_config(struct ms_node *n, const struct ms_node_opts *opts)
 
 /* ---- storage -------------------------------------------------------------------------- */
 
+/* One I/O port: io_uring, or the sync backend when this kernel or sandbox has no io_uring. */
+static int open_io_port(unsigned depth, const char *role, struct ms_io **out)
+{
+    MS_ASSERT(depth >= 8 && depth <= 4096);
+    int rc = ms_io_uring_create(depth, out);
+    if (rc == 0) {
+        ms_log(MS_LOG_INFO, "node", "event=io_backend role=%s backend=io_uring queue_depth=%u",
+               role, depth);
+        return 0;
+    }
+    ms_log(MS_LOG_WARN, "node", "event=io_backend role=%s backend=sync why=%s", role,
+           ms_err_name(rc));
+    rc = ms_io_sync_create(out);
+    MS_ASSERT(rc < 0 || *out != NULL);
+    return rc;
+}
+
 static int open_io(struct ms_node *n)
 {
     unsigned depth = (unsigned)ms_config_get_u64(n->cfg, "io_queue_depth");
-    MS_ASSERT(depth >= 8 && depth <= 4096);
-    int rc = ms_io_uring_create(depth, &n->io);
-    if (rc == 0) {
-        ms_log(MS_LOG_INFO, "node", "event=io_backend backend=io_uring queue_depth=%u", depth);
-        return 0;
-    }
-    /* Kernels or sandboxes without io_uring: keep serving, loudly. */
-    ms_log(MS_LOG_WARN, "node", "event=io_backend backend=sync why=%s", ms_err_name(rc));
-    rc = ms_io_sync_create(&n->io);
-    MS_ASSERT(rc < 0 || n->io != NULL);
+    int rc = open_io_port(depth, "data", &n->io);
+    if (rc == 0)
+        rc = open_io_port(depth, "sync", &n->sync_io);
     return rc;
 }
 
@@ -267,6 +278,7 @@ static int open_store(struct ms_node *n)
     struct ms_fragstore_opts so = {
         .data_dir = dir,
         .io = n->io,
+        .sync_io = n->sync_io,
         .kv = n->kv,
         .max_sessions = (uint32_t)ms_config_get_u64(n->cfg, "max_put_sessions"),
         .scrub_rate_bytes_per_s = ms_config_get_u64(n->cfg, "scrub_rate_bytes_per_s"),
@@ -345,6 +357,7 @@ static int node_teardown(struct ms_node *n)
     ms_node_service_destroy(n->svc);
     ms_fragstore_close(n->store);
     ms_kv_close(n->kv);
+    ms_io_destroy(n->sync_io);
     ms_io_destroy(n->io);
     ms_captoken_keyring_destroy(n->ring);
     ms_config_destroy(n->cfg);
