@@ -96,31 +96,55 @@ struct dcm_rd {
     struct ms_str ts;      /* (0002,0010), from the File Meta */
 };
 
-static const char vr_table[][3] = {
-    "AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "OB", "OD", "OF",
-    "OL", "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN",
-    "UR", "US", "UT", "UV",
-};
-
-/* VRs whose explicit header has 2 reserved bytes and a 4-byte length. */
-static const char long_vrs[][3] = {
-    "OB", "OD", "OF", "OL", "OV", "OW", "SQ", "SV", "UC", "UN", "UR", "UT", "UV",
-};
+/* Second letters of the value representations we know, by first letter (PS3.5 6.2):
+ * AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN
+ * UR US UT UV. A switch, not a table scan: this runs once per element header. */
+static const char *vr_seconds(uint8_t first)
+{
+    switch (first) {
+    case 'A':
+        return "EST";
+    case 'C':
+        return "S";
+    case 'D':
+        return "AST";
+    case 'F':
+        return "DL";
+    case 'I':
+        return "S";
+    case 'L':
+        return "OT";
+    case 'O':
+        return "BDFLVW";
+    case 'P':
+        return "N";
+    case 'S':
+        return "HLQSTV";
+    case 'T':
+        return "M";
+    case 'U':
+        return "CILNRSTV";
+    default:
+        return NULL;
+    }
+}
 
 bool ms_dicom_is_vr(const uint8_t vr[2])
 {
-    for (size_t i = 0; i < MS_ARRAY_LEN(vr_table); i++)
-        if (vr[0] == (uint8_t)vr_table[i][0] && vr[1] == (uint8_t)vr_table[i][1])
-            return true;
-    return false;
+    const char *seconds = vr_seconds(vr[0]);
+    return seconds != NULL && vr[1] != 0 && strchr(seconds, vr[1]) != NULL;
 }
 
+/* VRs whose explicit header has 2 reserved bytes and a 4-byte length: OB OD OF OL OV OW SQ
+ * SV UC UN UR UT UV. Only called on known VRs. */
 static bool is_long_vr(const uint8_t vr[2])
 {
-    for (size_t i = 0; i < MS_ARRAY_LEN(long_vrs); i++)
-        if (vr[0] == (uint8_t)long_vrs[i][0] && vr[1] == (uint8_t)long_vrs[i][1])
-            return true;
-    return false;
+    MS_DASSERT(ms_dicom_is_vr(vr));
+    if (vr[0] == 'O')
+        return true;
+    if (vr[0] == 'S')
+        return vr[1] == 'Q' || vr[1] == 'V';
+    return vr[0] == 'U' && strchr("CNRTV", vr[1]) != NULL;
 }
 
 static bool vr_is(const uint8_t vr[2], const char *name)

@@ -617,6 +617,26 @@ static void test_every_truncation_fails_cleanly(void **state)
     free(b.p);
 }
 
+/* The VR recogniser accepts exactly the 34 value representations of PS3.5 6.2. */
+static void test_value_representations(void **state)
+{
+    (void)state;
+    static const char known[] = "AE AS AT CS DA DS DT FD FL IS LO LT OB OD OF OL OV OW PN SH SL "
+                                "SQ SS ST SV TM UC UI UL UN UR US UT UV";
+    unsigned accepted = 0;
+    for (unsigned a = 0; a < 256; a++) {
+        for (unsigned b = 0; b < 256; b++) {
+            uint8_t vr[2] = {(uint8_t)a, (uint8_t)b};
+            bool listed = false;
+            for (size_t i = 0; i + 1 < sizeof(known); i += 3)
+                listed |= known[i] == (char)a && known[i + 1] == (char)b;
+            assert_int_equal(ms_dicom_is_vr(vr), listed);
+            accepted += listed;
+        }
+    }
+    assert_int_equal(accepted, 34);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -638,6 +658,7 @@ int main(void)
         cmocka_unit_test(test_implicit_file_meta_is_accepted),
         cmocka_unit_test(test_value_over_the_limit_is_refused),
         cmocka_unit_test(test_every_truncation_fails_cleanly),
+        cmocka_unit_test(test_value_representations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
