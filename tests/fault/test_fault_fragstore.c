@@ -276,6 +276,82 @@ KIND_TEST(test_crash_at_sync_garble, K_CRASH_GARBLE)
 KIND_TEST(test_crash_at_sync_random, K_CRASH_RANDOM)
 KIND_TEST(test_kv_write_eio, K_KV_EIO)
 
+/* Builds a crash state: A, B and E committed, C's temp file half written, A's delete cut by
+ * a crash at its first sync (the wipe intent is recorded, the zeros are undone). */
+static void make_crash_state(struct run *r)
+{
+    assert_int_equal(ms_io_fault_create(NULL, &r->io), 0);
+    assert_int_equal(open_store(r), 0);
+    do_put(r, FA);
+    do_put(r, FB);
+    assert_int_equal(r->ex[FA], EX_PRESENT);
+    struct ms_fragstore_put *p = NULL;
+    const struct fragtest *c = &r->f[FC];
+    assert_int_equal(ms_fragstore_put_begin(r->s, &c->key.oid, c->key.frag_index, c->bytes,
+                                            MS_FRAG_HDR_BYTES, &p), 0);
+    assert_int_equal(ms_fragstore_put_append(p, c->bytes + MS_FRAG_HDR_BYTES, c->len / 2), 0);
+    do_put(r, FE); /* its commit syncs tmp/, so C's temp file survives the crash */
+    assert_int_equal(r->ex[FE], EX_PRESENT);
+    assert_int_equal(ms_io_fault_crash_nth_sync(r->io, MS_IO_FOP_COUNT, 1, MS_IO_CRASH_UNDO, 7),
+                     0);
+    do_delete(r, FA);
+    assert_int_equal(r->ex[FA], EX_EITHER);
+    ms_fragstore_put_abort(&p); /* on the dead port: the temp file stays */
+    ms_fragstore_close(r->s);
+    r->s = NULL;
+    ms_kv_mem_crash(r->kv);
+    ms_io_destroy(r->io);
+}
+
+/* Power loss during the recovery itself (resumed wipe, temp file wipe), at every sync point
+ * of the open; the next open must still converge. */
+static void test_crash_during_recovery(void **state)
+{
+    (void)state;
+    struct fragtest f[NF];
+    for (int i = 0; i < NF; i++) {
+        struct ms_oid oid;
+        fragtest_oid(&oid, 950 + (uint64_t)i);
+        assert_int_equal(fragtest_build(&f[i], &oid, (uint8_t)i, 2, 65536, (uint64_t)i), 0);
+    }
+    uint64_t n = 1;
+    for (;; n++) {
+        assert_true(n < N_MAX);
+        int fds = count_fds();
+        struct run r = {0};
+        r.dir = tmpdir_fast();
+        assert_int_equal(ms_kv_mem_store_create(&r.mem), 0);
+        assert_int_equal(fragtest_kv_open(r.mem, &r.kv), 0);
+        memcpy(r.f, f, sizeof(r.f));
+        make_crash_state(&r);
+        assert_int_equal(ms_io_fault_create(NULL, &r.io), 0);
+        assert_int_equal(ms_io_fault_crash_nth_sync(r.io, MS_IO_FOP_COUNT, n, MS_IO_CRASH_RANDOM,
+                                                    n), 0);
+        int rc = open_store(&r);
+        bool fired = ms_io_fault_crashed(r.io);
+        ms_fragstore_close(r.s);
+        r.s = NULL;
+        ms_kv_mem_crash(r.kv);
+        ms_io_destroy(r.io);
+        assert_true(fired ? rc == -MEDSTORE_ECRASHED || rc == 0 : rc == 0);
+        assert_int_equal(ms_io_sync_create(&r.io), 0);
+        assert_int_equal(open_store(&r), 0);
+        check_after_restart(&r, "crash-in-recovery", n);
+        ms_fragstore_close(r.s);
+        ms_kv_close(r.kv);
+        ms_kv_mem_store_destroy(r.mem);
+        ms_io_destroy(r.io);
+        ms_test_rmtree(r.dir);
+        free(r.dir);
+        assert_int_equal(count_fds(), fds);
+        if (!fired)
+            break;
+    }
+    print_message("crash-in-recovery: %llu fault points\n", (unsigned long long)(n - 1));
+    for (int i = 0; i < NF; i++)
+        fragtest_free(&f[i]);
+}
+
 int main(void)
 {
     ms_log_set_level(MS_LOG_OFF); /* thousands of expected failures */
@@ -286,7 +362,7 @@ int main(void)
         cmocka_unit_test(test_dirsync_eio),       cmocka_unit_test(test_unlink_eio),
         cmocka_unit_test(test_ftruncate_eio),     cmocka_unit_test(test_crash_at_sync_undo),
         cmocka_unit_test(test_crash_at_sync_garble), cmocka_unit_test(test_crash_at_sync_random),
-        cmocka_unit_test(test_kv_write_eio),
+        cmocka_unit_test(test_kv_write_eio),     cmocka_unit_test(test_crash_during_recovery),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
