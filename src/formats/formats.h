@@ -121,7 +121,8 @@ struct ms_meta {
     struct ms_meta_kv kv[MS_META_KEY_COUNT]; /* the present fields, in key order */
     size_t n_kv;
     const char *err_detail;     /* static reason when extraction failed, else NULL */
-    uint64_t err_offset;        /* byte offset the reason refers to (UINT64_MAX: none) */
+    uint64_t err_offset;        /* byte offset the reason refers to (UINT64_MAX: none); in
+                                 * a deflated DICOM dataset, an offset in the inflated bytes */
     struct ms_meta_block *arena;
 };
 
