@@ -104,11 +104,13 @@ void ms_catalog_rec_encode(const struct ms_catalog_rec *rec, uint8_t out[MS_CATA
 /* Decodes a stored record; returns 0 or -MEDSTORE_ECORRUPT. Fills *out only on success. */
 MS_MUST_CHECK int ms_catalog_rec_decode(const uint8_t *buf, size_t len, struct ms_catalog_rec *out);
 
+/* Encodes a wipe intent (reason must be valid) into out. Pure; thread safe. */
 void ms_catalog_wipe_encode(const struct ms_catalog_wipe *w, uint8_t out[MS_CATALOG_WIPE_BYTES]);
 /* Returns 0 or -MEDSTORE_ECORRUPT; fills *out only on success. */
 MS_MUST_CHECK int ms_catalog_wipe_decode(const uint8_t *buf, size_t len,
                                          struct ms_catalog_wipe *out);
 
+/* Encodes a scrub entry (reason must be valid) into out. Pure; thread safe. */
 void ms_catalog_scrub_encode(const struct ms_catalog_scrub *s,
                              uint8_t out[MS_CATALOG_SCRUB_BYTES]);
 /* Returns 0 or -MEDSTORE_ECORRUPT; fills *out only on success. */

@@ -187,6 +187,7 @@ static int open_dir(struct ms_fragstore *s, int parent, const char *name, bool *
 
 static int open_dirs(struct ms_fragstore *s, const char *data_dir)
 {
+    MS_ASSERT(data_dir != NULL && s->data_fd < 0);
     bool created = false;
     int fd = open_dir(s, AT_FDCWD, data_dir, &created);
     if (fd < 0)
@@ -299,6 +300,7 @@ int ms_fragstore_open(const struct ms_fragstore_opts *opts, struct ms_fragstore 
     MS_ASSERT(opts != NULL && out != NULL);
     if (!opts->data_dir || !opts->io || !opts->kv)
         return -EINVAL;
+    MS_ASSERT(opts->io->ops != NULL && opts->kv->ops != NULL);
     struct ms_fragstore *s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
@@ -423,6 +425,7 @@ static int for_each_file(struct ms_fragstore *s, int dirfd,
                          int (*file_cb)(struct ms_fragstore *s, int dirfd, const char *name))
 {
     MS_ASSERT(s != NULL && dirfd >= 0);
+    MS_ASSERT(file_cb != NULL);
     int dup_fd = dup(dirfd);
     if (dup_fd < 0)
         return -errno;
@@ -515,6 +518,7 @@ static int check_record(struct ms_fragstore *s, const struct ms_fragstore_key *k
 /* Walks the catalogue: counts committed fragments, checks each file exists with its size. */
 static int check_catalogue(struct ms_fragstore *s)
 {
+    MS_ASSERT(s != NULL && s->cat.kv != NULL);
     struct ms_kv_iter *it = NULL;
     int rc = ms_kv_iter_create(s->cat.kv, s->cat.cf_frags, NULL, 0, NULL, 0, &it);
     if (rc < 0)
@@ -538,6 +542,7 @@ static int check_catalogue(struct ms_fragstore *s)
         rc = ms_kv_iter_status(it);
     ms_kv_iter_destroy(it);
     atomic_store(&s->fragment_count, count);
+    MS_ASSERT(rc <= 0);
     return rc;
 }
 
@@ -762,6 +767,7 @@ static void put_cleanup(struct ms_fragstore_put *p)
 {
     struct ms_fragstore *s = p->store;
     MS_ASSERT(p->in_use);
+    MS_ASSERT(s != NULL && p->next_commit == NULL);
     if (p->fd >= 0) {
         char name[FS_NAME_MAX];
         fs_frag_name(&p->key, name);
@@ -821,6 +827,8 @@ static int put_finish_stream(struct ms_fragstore_put *p)
  * The caller holds io_mu. */
 static void round_sync_dirs(struct ms_fragstore *s, struct ms_fragstore_put *list)
 {
+    MS_ASSERT(s != NULL && list != NULL);
+    MS_ASSERT(s->tmp_fd >= 0);
     int dir_rc[FS_SUBDIRS];
     bool dir_done[FS_SUBDIRS] = {false};
     int tmp_rc = 1; /* not synced yet */
@@ -843,6 +851,7 @@ static void round_sync_dirs(struct ms_fragstore *s, struct ms_fragstore_put *lis
 /* Writes the catalogue records of every surviving put in one synced batch. */
 static void round_catalogue(struct ms_fragstore *s, struct ms_fragstore_put *list)
 {
+    MS_ASSERT(list != NULL);
     struct ms_kv_batch b;
     ms_kv_batch_init(&b);
     uint64_t now = fs_now_ms(s);
@@ -1032,6 +1041,7 @@ static int rd_damage(struct reader *r, int rc, enum ms_scrub_reason why, uint32_
 
 static int rd_index(struct reader *r)
 {
+    MS_ASSERT(r->fd >= 0 && r->idx_bytes == NULL);
     uint8_t ftr_bytes[MS_FRAG_IDX_FOOTER_BYTES];
     if (r->size < MS_FRAG_HDR_BYTES + MS_FRAG_IDX_FOOTER_BYTES)
         return rd_damage(r, -MEDSTORE_ETRUNCATED, MS_SCRUB_SIZE, UINT32_MAX);
@@ -1171,6 +1181,7 @@ static int rd_bytes(struct reader *r, uint64_t lo, uint64_t hi,
 static int rd_segments(struct reader *r, uint64_t first, uint64_t count,
                        int (*sink_cb)(void *, uint64_t, const uint8_t *, size_t), void *arg)
 {
+    MS_ASSERT(r->fd >= 0 && count > 0);
     uint64_t off = 0, len = 0;
     if (first > UINT32_MAX || count > UINT32_MAX ||
         ms_frag_locate_segments(r->entries, r->n, (uint32_t)first, (uint32_t)count, &off,
@@ -1204,6 +1215,7 @@ static int get_range(struct ms_fragstore *s, const struct ms_fragstore_key *key,
                      int (*sink_cb)(void *, uint64_t, const uint8_t *, size_t), void *arg)
 {
     MS_ASSERT(range != NULL);
+    MS_ASSERT(rec->state == MS_CATALOG_COMMITTED);
     uint64_t size = rec->logical_bytes;
     if (range->kind == MS_FRAGSTORE_RANGE_BYTES &&
         (range->count == 0 || range->first >= size || range->count > size - range->first))

@@ -175,6 +175,7 @@ static bool pass_stopping(const struct pass *p)
 /* Sleeps ns in naps of at most SCRUB_NAP_NS; returns false when asked to stop. */
 static bool nap(const struct pass *p, uint64_t ns)
 {
+    MS_ASSERT(p != NULL && p->s != NULL);
     while (ns > 0 && !pass_stopping(p)) {
         uint64_t step = ns < SCRUB_NAP_NS ? ns : SCRUB_NAP_NS;
         struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)step};
@@ -206,6 +207,7 @@ static int pass_sink(void *arg, uint64_t offset, const uint8_t *data, size_t len
 /* Verifies one listed fragment; returns 1 when damaged, 0 when fine or gone, -ECANCELED. */
 static int pass_one(struct pass *p, const struct ms_fragstore_key *key)
 {
+    MS_ASSERT(p != NULL && key != NULL);
     struct ms_catalog_rec rec;
     int rc = ms_catalog_get(&p->s->cat, key, &rec);
     if (rc < 0 || rec.state != MS_CATALOG_COMMITTED)
@@ -220,6 +222,7 @@ static int pass_one(struct pass *p, const struct ms_fragstore_key *key)
 
 static int scrub_pass(struct ms_fragstore *s, struct ms_scrub *sc, uint64_t rate)
 {
+    MS_ASSERT(s != NULL && s->clock != NULL);
     struct pass p = {.s = s, .sc = sc, .rate = rate, .bytes = 0,
                      .start_ns = ms_clock_now_mono_ns((struct ms_clock *)s->clock)};
     struct ms_fragstore_entry page[SCRUB_PAGE];

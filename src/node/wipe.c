@@ -163,6 +163,7 @@ static int wipe_begin(struct ms_fragstore *s, const struct ms_fragstore_key *key
 int ms_fragstore_delete(struct ms_fragstore *s, const struct ms_fragstore_key *key)
 {
     MS_ASSERT(s != NULL);
+    MS_ASSERT(s->sio != NULL);
     if (!key || key->frag_index >= MS_FRAGSTORE_MAX_INDEX)
         return -EINVAL;
     int rc = fs_busy_acquire(s, key);
