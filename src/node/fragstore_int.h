@@ -145,8 +145,9 @@ void fs_busy_release(struct ms_fragstore *s, const struct ms_fragstore_key *key)
  * -errno when submitting or waiting failed (then res is meaningless). */
 MS_MUST_CHECK int fs_io_run(struct ms_io *port, struct ms_io_req *reqs, unsigned n, int *res);
 
-/* Verifies the whole committed fragment of key against rec, calling sink_cb like
- * ms_fragstore_get() (sink_cb may be NULL). Records damage in the scrub report. */
+/* Verifies the whole committed fragment of key against rec from the disk (its clean pages are
+ * dropped from the page cache first), calling sink_cb like ms_fragstore_get() (sink_cb may
+ * be NULL). Records damage in the scrub report. */
 MS_MUST_CHECK int fs_verify_all(struct ms_fragstore *s, const struct ms_fragstore_key *key,
                                 const struct ms_catalog_rec *rec,
                                 int (*sink_cb)(void *arg, uint64_t offset, const uint8_t *data,
