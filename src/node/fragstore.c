@@ -280,6 +280,14 @@ static int store_init(struct ms_fragstore *s, const struct ms_fragstore_opts *o)
     s->stage_bytes = o->stage_bytes ? o->stage_bytes : FS_DEFAULT_STAGE;
     if (s->max_sessions > FS_IO_BATCH_MAX || s->stage_bytes % FS_WRITE_CHUNK != 0)
         return -EINVAL;
+    if (o->n_read_ios > MS_FRAGSTORE_READ_IOS_MAX || (o->n_read_ios > 0 && !o->read_ios))
+        return -EINVAL;
+    s->n_rio = o->n_read_ios;
+    atomic_init(&s->rio_next, 0);
+    for (unsigned i = 0; i < MS_FRAGSTORE_READ_IOS_MAX; i++) {
+        pthread_mutex_init(&s->rio_mu[i], NULL);
+        s->rio[i] = i < s->n_rio ? o->read_ios[i] : NULL;
+    }
     pthread_mutex_init(&s->io_mu, NULL);
     pthread_mutex_init(&s->sio_mu_own, NULL);
     s->sio_mu = s->sio == s->io ? &s->io_mu : &s->sio_mu_own;
@@ -370,6 +378,8 @@ void ms_fragstore_close(struct ms_fragstore *s)
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->sio_mu_own);
     pthread_mutex_destroy(&s->io_mu);
+    for (unsigned i = 0; i < MS_FRAGSTORE_READ_IOS_MAX; i++)
+        pthread_mutex_destroy(&s->rio_mu[i]);
     free(s->busy);
     free(s->slots);
     free(s->zeros);
@@ -1015,13 +1025,45 @@ struct reader {
     bool cold;                        /* verify the disk, not the page cache (scrub, verify) */
 };
 
+/* Takes a read port: a free one if any, else waits for one (round robin). Returns its index,
+ * or -1 for the data port io (no read ports configured). */
+static int rd_port_take(struct ms_fragstore *s)
+{
+    if (s->n_rio == 0) {
+        pthread_mutex_lock(&s->io_mu);
+        return -1;
+    }
+    unsigned start = atomic_fetch_add(&s->rio_next, 1);
+    for (unsigned k = 0; k < s->n_rio; k++) {
+        unsigned i = (start + k) % s->n_rio;
+        if (pthread_mutex_trylock(&s->rio_mu[i]) == 0)
+            return (int)i;
+    }
+    unsigned i = start % s->n_rio;
+    pthread_mutex_lock(&s->rio_mu[i]);
+    MS_ASSERT(s->rio[i] != NULL);
+    return (int)i;
+}
+
+static struct ms_io *rd_port(struct ms_fragstore *s, int i)
+{
+    MS_ASSERT(i < (int)s->n_rio);
+    return i < 0 ? s->io : s->rio[i];
+}
+
+static void rd_port_give(struct ms_fragstore *s, int i)
+{
+    MS_ASSERT(i < (int)s->n_rio);
+    pthread_mutex_unlock(i < 0 ? &s->io_mu : &s->rio_mu[i]);
+}
+
 static int rd_pread(struct reader *r, void *buf, size_t len, uint64_t off)
 {
     MS_ASSERT(r->fd >= 0);
     MS_ASSERT(off + len <= r->size);
-    pthread_mutex_lock(&r->s->io_mu);
-    int rc = ms_io_pread_all(r->s->io, r->fd, buf, len, off, NULL);
-    pthread_mutex_unlock(&r->s->io_mu);
+    int port = rd_port_take(r->s);
+    int rc = ms_io_pread_all(rd_port(r->s, port), r->fd, buf, len, off, NULL);
+    rd_port_give(r->s, port);
     if (rc == -MEDSTORE_ETRUNCATED)
         rc = MS_CORRUPT(); /* the file shrank under us */
     return rc;
@@ -1079,11 +1121,11 @@ static int rd_open(struct reader *r, struct ms_fragstore *s, const struct ms_fra
     r->size = rec->logical_bytes;
     char name[FS_NAME_MAX];
     fs_frag_name(key, name);
-    pthread_mutex_lock(&s->io_mu);
-    r->fd = ms_io_open(s->io, fs_subdir_fd(s, key), name, O_RDONLY, 0);
+    int port = rd_port_take(s);
+    r->fd = ms_io_open(rd_port(s, port), fs_subdir_fd(s, key), name, O_RDONLY, 0);
     struct stat st;
-    int rc = r->fd >= 0 ? ms_io_fstat(s->io, r->fd, &st) : r->fd;
-    pthread_mutex_unlock(&s->io_mu);
+    int rc = r->fd >= 0 ? ms_io_fstat(rd_port(s, port), r->fd, &st) : r->fd;
+    rd_port_give(s, port);
     if (rc == -ENOENT)
         return rd_damage(r, MS_CORRUPT(), MS_SCRUB_MISSING, UINT32_MAX);
     if (rc < 0)
@@ -1115,9 +1157,9 @@ static void rd_close(struct reader *r)
     if (r->fd >= 0 && r->cold) /* and do not leave scrub's reads to evict hot data */
         (void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_DONTNEED);
     if (r->fd >= 0) {
-        pthread_mutex_lock(&r->s->io_mu);
-        fs_close_quietly(r->s->io, r->fd);
-        pthread_mutex_unlock(&r->s->io_mu);
+        int port = rd_port_take(r->s);
+        fs_close_quietly(rd_port(r->s, port), r->fd);
+        rd_port_give(r->s, port);
     }
     free(r->idx_bytes);
     free(r->entries);

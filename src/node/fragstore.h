@@ -34,6 +34,9 @@ struct ms_clock;
 struct ms_fragstore;
 struct ms_fragstore_put;
 
+/* Most read ports a store takes (ms_fragstore_opts.read_ios). */
+#define MS_FRAGSTORE_READ_IOS_MAX 16
+
 /* Highest fragment index + 1 (k + m <= 32). */
 #define MS_FRAGSTORE_MAX_INDEX 32
 
@@ -47,6 +50,9 @@ struct ms_fragstore_opts {
     struct ms_io *io;             /* required; borrowed, must outlive the store */
     struct ms_io *sync_io;        /* optional second port (borrowed) for commit rounds and
                                    * wipes, so syncs never block data writes; NULL = io */
+    struct ms_io *const *read_ios; /* optional ports (borrowed) for reads: get, verify, scrub;
+                                    * a reader takes a free one; n_read_ios = 0: reads use io */
+    unsigned n_read_ios;          /* <= MS_FRAGSTORE_READ_IOS_MAX */
     struct ms_kv *kv;             /* required; borrowed, opened with ms_fragstore_kv_cfs */
     const struct ms_clock *clock; /* borrowed; NULL = the real clock */
     uint32_t max_sessions;        /* concurrent put sessions; 0 = default (16) */

@@ -9,6 +9,9 @@
  *   sio_mu serialises the sync port `sio` the same way: commit rounds (fdatasyncs, renames,
  *          directory fsyncs), wipes, closes after commit. When the caller gives no second
  *          port, sio == io and sio_mu points at io_mu.
+ *   rio_mu[i] serialises read port i (opens, reads and closes of readers); a reader takes a
+ *          free one per call (never two at once), so reads run in parallel with each other
+ *          and with writes. Without read ports, readers use io under io_mu.
  *   mu     session slots, the busy-key set, the commit queue, thread stop flags.
  * The kv is thread safe on its own (kv.h). Counters are atomics.
  */
@@ -86,6 +89,11 @@ struct ms_fragstore {
     pthread_mutex_t io_mu;
     pthread_mutex_t sio_mu_own;  /* used when sio != io */
     pthread_mutex_t *sio_mu;
+    /* Read ports: rio[i] guarded by rio_mu[i]; n_rio = 0 means reads use io under io_mu. */
+    struct ms_io *rio[MS_FRAGSTORE_READ_IOS_MAX];
+    pthread_mutex_t rio_mu[MS_FRAGSTORE_READ_IOS_MAX];
+    unsigned n_rio;
+    atomic_uint rio_next;
     pthread_mutex_t mu;
 
     /* Session slots and their staging memory (one aligned block, registered if possible). */

@@ -564,19 +564,25 @@ static void test_uring_roundtrip_and_delete(void **state)
     fragtest_free(&f);
 }
 
-/* A second port for commit rounds and wipes (the daemon gives one so syncs never block data
- * writes): the same round trips, concurrent commits and a delete. */
-static void test_separate_sync_port(void **state)
+/* A second port for commit rounds and wipes and two read ports (the daemon gives them so
+ * syncs never block data writes and reads run in parallel): the same round trips,
+ * concurrent commits and reads, a delete. */
+static void test_separate_sync_and_read_ports(void **state)
 {
     struct fx *x = *state;
-    struct ms_io *sio = NULL;
+    struct ms_io *sio = NULL, *rio[2] = {NULL, NULL};
     assert_int_equal(ms_io_sync_create(&sio), 0);
+    assert_int_equal(ms_io_sync_create(&rio[0]), 0);
+    assert_int_equal(ms_io_sync_create(&rio[1]), 0);
     ms_fragstore_close(x->s);
     x->s = NULL;
     x->opts.sync_io = sio;
+    x->opts.read_ios = rio;
+    x->opts.n_read_ios = 2;
     assert_int_equal(fx_open_store(x), 0);
     test_put_get_roundtrip(state);
-    test_group_commit_concurrent(state);
+    test_group_commit_concurrent(state); /* each writer also reads its fragments back */
+    test_ranges(state);
     struct ms_oid oid;
     fragtest_oid(&oid, 2);
     struct fragtest f;
@@ -587,7 +593,11 @@ static void test_separate_sync_port(void **state)
     ms_fragstore_close(x->s);
     x->s = NULL;
     x->opts.sync_io = NULL;
+    x->opts.read_ios = NULL;
+    x->opts.n_read_ios = 0;
     ms_io_destroy(sio);
+    ms_io_destroy(rio[0]);
+    ms_io_destroy(rio[1]);
     assert_int_equal(fx_open_store(x), 0);
     fragtest_free(&f);
 }
@@ -627,7 +637,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_no_group_commit_and_buffered, setup, teardown),
         cmocka_unit_test(test_odirect_fallback_on_tmpfs),
         cmocka_unit_test_setup_teardown(test_odirect_einval_falls_back, setup_fault, teardown),
-        cmocka_unit_test_setup_teardown(test_separate_sync_port, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_separate_sync_and_read_ports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uring_roundtrip_and_delete, setup_uring, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
