@@ -36,13 +36,19 @@ stage_start=0
 begin() { echo; echo "=== stage: $1 ==="; stage_start=$(date +%s); cur_stage=$1; }
 end() {
   local s=$(( $(date +%s) - stage_start ))
-  stage_names+=("$cur_stage"); stage_secs+=("$s")
+  stage_names+=("$cur_stage"); stage_secs+=("$s"); cur_stage=""
+
   echo "=== stage $cur_stage done in ${s}s ==="
 }
+cur_stage=""
 summary() {
+  local rc=$?
   echo
   echo "=== summary ==="
-  for i in "${!stage_names[@]}"; do printf '  %-8s %5ss\n' "${stage_names[$i]}" "${stage_secs[$i]}"; done
+  for i in "${!stage_names[@]}"; do printf '  %-8s %5ss  ok\n' "${stage_names[$i]}" "${stage_secs[$i]}"; done
+  if [ "$rc" != 0 ] && [ -n "$cur_stage" ]; then
+    printf '  %-8s %5ss  FAILED\n' "$cur_stage" "$(( $(date +%s) - stage_start ))"
+  fi
 }
 trap summary EXIT
 
