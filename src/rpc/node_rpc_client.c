@@ -448,7 +448,8 @@ static int damage_from_wire(const Medstore__V1__ScrubDamage *d, struct ms_node_d
         return rc;
     size_t nd = d->n_damaged_segments;
     out->n_damaged = (uint32_t)(nd < MS_NODE_DAMAGED_MAX ? nd : MS_NODE_DAMAGED_MAX);
-    memcpy(out->damaged, d->damaged_segments, out->n_damaged * sizeof(uint32_t));
+    if (out->n_damaged > 0)
+        memcpy(out->damaged, d->damaged_segments, out->n_damaged * sizeof(uint32_t));
     out->header_damaged = d->header_damaged;
     out->detected_unix_ms = d->detected_unix_ms;
     return 0;
@@ -516,7 +517,8 @@ int ms_node_rpc_verify(struct ms_rpc_client *c, const struct ms_node_call_opts *
     out->segments_checked = a->segments_checked;
     size_t nd = a->n_damaged_segments;
     out->n_damaged = (uint32_t)(nd < MS_NODE_DAMAGED_MAX ? nd : MS_NODE_DAMAGED_MAX);
-    memcpy(out->damaged, a->damaged_segments, out->n_damaged * sizeof(uint32_t));
+    if (out->n_damaged > 0)
+        memcpy(out->damaged, a->damaged_segments, out->n_damaged * sizeof(uint32_t));
     medstore__v1__verify_fragment_response__free_unpacked(a, NULL);
     return 0;
 }
