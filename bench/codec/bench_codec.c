@@ -316,14 +316,18 @@ static bool work_applies(enum bc_work w, unsigned nthreads, const struct bc_tota
     return true;
 }
 
-/* Cuts the buffer at segment boundaries into nthreads objects and prepares their slices. */
+/* Cuts the buffer at segment boundaries into nthreads parts and prepares their slices. The
+ * parts are encoded as separate objects, but with the compression choice the whole buffer got
+ * with one thread (hint), as a client encoding one large object on several threads would:
+ * otherwise a part whose first 64 KiB happen not to compress would skip zstd, and the thread
+ * counts would not compare. */
 static int slices_init(struct bc_slice *s, unsigned nthreads, const struct dataset *ds,
-                       const struct opts *o)
+                       const struct opts *o, enum ms_codec_hint hint)
 {
     uint64_t seg = o->params.segment_size_bytes;
     uint64_t nseg = ms_frag_segments_for(ds->len, (uint32_t)seg);
     struct ms_codec_params p = o->params;
-    p.hint = ds->hint;
+    p.hint = hint;
     for (unsigned t = 0; t < nthreads; t++) {
         uint64_t a = nseg * t / nthreads * seg, b = nseg * (t + 1) / nthreads * seg;
         if (b > ds->len)
@@ -341,7 +345,10 @@ static int run_dataset(const struct dataset *ds, const struct opts *o, struct me
     for (unsigned nt = 1; nt <= o->max_threads; nt++) {
         struct bc_slice s[BC_MAX_THREADS];
         memset(s, 0, sizeof(s));
-        int rc = slices_init(s, nt, ds, o);
+        enum ms_codec_hint hint = ds->hint;
+        if (nt > 1 && hint == MS_CODEC_HINT_AUTO)
+            hint = tot[0].comp_plain > 0 ? MS_CODEC_HINT_COMPRESS : MS_CODEC_HINT_RAW;
+        int rc = slices_init(s, nt, ds, o, hint);
         struct bc_totals t = {0};
         for (unsigned i = 0; i < nt && rc == 0; i++) {
             struct bc_totals ti;
