@@ -14,7 +14,12 @@
  *
  * Requests: READ and WRITE move len bytes at offset (a completion's res may be short: the
  * caller resubmits the rest, as ms_io_pwrite_all() does); FSYNC and FDATASYNC flush fd
- * (offset, len and buf are ignored); NOP completes with res 0. MS_IO_LINK chains a request to
+ * (offset, len and buf are ignored); NOP completes with res 0. An FSYNC on a directory fd
+ * (opened O_RDONLY | O_DIRECTORY) is a directory sync, the asynchronous form of
+ * ms_io_fsync_dir() with the same meaning: it makes the creates, renames and unlinks in that
+ * directory durable. Submitted together, several directory syncs and file syncs run
+ * concurrently (io_uring hands each to its own worker), so one batch costs about one sync's
+ * latency instead of their sum. Use FSYNC, not FDATASYNC, on a directory. MS_IO_LINK chains a request to
  * the next one in the same submit: the next runs only if this one fully succeeds (READ/WRITE:
  * res == len; others: res >= 0); otherwise every later request of the chain completes with
  * -ECANCELED. A chain ends at the first request without MS_IO_LINK or at the end of the submit.
@@ -169,7 +174,8 @@ MS_MUST_CHECK int ms_io_fsync(struct ms_io *io, int fd);
 /* ---- namespace operations ---------------------------------------------------------------- */
 
 /* openat(dirfd, name, flags | O_CLOEXEC, mode). Returns the fd (>= 0) or -errno. A file
- * created here is durable only after ms_io_fsync_dir(dirfd). */
+ * created here is durable only after a directory sync of dirfd (ms_io_fsync_dir(), or an
+ * MS_IO_FSYNC request on dirfd). */
 MS_MUST_CHECK int ms_io_open(struct ms_io *io, int dirfd, const char *name, int flags,
                              mode_t mode);
 
@@ -182,14 +188,18 @@ MS_MUST_CHECK int ms_io_open_direct(struct ms_io *io, int dirfd, const char *nam
 /* close(fd). Returns 0 or -errno (the fd is released either way). */
 MS_MUST_CHECK int ms_io_close(struct ms_io *io, int fd);
 
-/* renameat(). Durable only after ms_io_fsync_dir() of newdirfd (and olddirfd if different). */
+/* renameat(). Durable only after a directory sync of newdirfd (and of olddirfd if
+ * different): ms_io_fsync_dir() or an MS_IO_FSYNC request on the directory fd. */
 MS_MUST_CHECK int ms_io_renameat(struct ms_io *io, int olddirfd, const char *oldname,
                                  int newdirfd, const char *newname);
 
-/* unlinkat(dirfd, name, flags) (flags: 0 or AT_REMOVEDIR). Durable after ms_io_fsync_dir(). */
+/* unlinkat(dirfd, name, flags) (flags: 0 or AT_REMOVEDIR). Durable after a directory sync
+ * of dirfd (ms_io_fsync_dir() or an MS_IO_FSYNC request on dirfd). */
 MS_MUST_CHECK int ms_io_unlinkat(struct ms_io *io, int dirfd, const char *name, int flags);
 
-/* fsync() of a directory fd: makes creates, renames and unlinks in it durable. */
+/* fsync() of a directory fd: makes creates, renames and unlinks in it durable. Blocks for
+ * one sync; to sync several directories at once submit MS_IO_FSYNC requests on their fds
+ * (same meaning, same fault-backend semantics). */
 MS_MUST_CHECK int ms_io_fsync_dir(struct ms_io *io, int dirfd);
 
 /* ftruncate(). Durable after ms_io_fsync()/ms_io_fdatasync() of fd. */
@@ -215,7 +225,7 @@ enum ms_io_fault_op {
     MS_IO_FOP_CLOSE,
     MS_IO_FOP_RENAME,
     MS_IO_FOP_UNLINK,
-    MS_IO_FOP_FSYNC_DIR,
+    MS_IO_FOP_FSYNC_DIR, /* ms_io_fsync_dir() and MS_IO_FSYNC requests on directory fds */
     MS_IO_FOP_FTRUNCATE,
     MS_IO_FOP_FALLOCATE,
     MS_IO_FOP_FSTAT,
@@ -234,7 +244,9 @@ enum ms_io_crash_mode {
  * or, when inner or *inner is NULL, around a new sync backend. Requests run one at a time
  * through the inner port, so the fault port completes every request inside ms_io_submit().
  * Until its directory is synced, an unlinked (or renamed-over) file lives on under a hidden
- * name ".msfault-<n>" in the same directory so a crash can bring it back.
+ * name ".msfault-<n>" in the same directory so a crash can bring it back. An MS_IO_FSYNC
+ * request on a directory fd is counted as MS_IO_FOP_FSYNC_DIR (fail and crash rules on that op
+ * hit it) and, once done, is a directory sync exactly like ms_io_fsync_dir().
  * Returns 0 and sets *out, or -ENOMEM (then *inner is left untouched). */
 MS_MUST_CHECK int ms_io_fault_create(struct ms_io **inner, struct ms_io **out);
 

@@ -13,7 +13,8 @@
  *   rename                                           -> both names, plus a hidden hard link
  *       ".msfault-<pid>-<n>" to the file it replaced, if any;
  *   unlink                                           -> done as a rename to a hidden name;
- *   namespace records are durable after an fsync of their directory (a rename: of both).
+ *   namespace records are durable after an fsync of their directory (a rename: of both),
+ *       whether by ms_io_fsync_dir() or by an MS_IO_FSYNC request on the directory's fd.
  * At a crash the records are applied newest first (mode UNDO restores, GARBLE writes a seeded
  * pattern over the written range, RANDOM picks keep/undo/garble per record from the seed),
  * every fd of ours is closed, and the port is dead: every call returns -MEDSTORE_ECRASHED
@@ -627,6 +628,29 @@ static int fault_write(struct io_fault *f, const struct ms_io_req *r)
     return res;
 }
 
+/* An FSYNC or FDATASYNC request. An FSYNC on a directory fd is a directory sync (io.h): it
+ * counts as MS_IO_FOP_FSYNC_DIR and, once done, makes the directory's namespace records
+ * durable exactly as ms_io_fsync_dir() does; on a file it makes the file's data durable. */
+static int fault_sync_req(struct io_fault *f, const struct ms_io_req *r)
+{
+    MS_ASSERT(r->op == MS_IO_FSYNC || r->op == MS_IO_FDATASYNC);
+    struct stat st;
+    bool dir = r->op == MS_IO_FSYNC && fstat(r->fd, &st) == 0 && S_ISDIR(st.st_mode);
+    enum ms_io_fault_op op = dir                      ? MS_IO_FOP_FSYNC_DIR
+                             : r->op == MS_IO_FSYNC ? MS_IO_FOP_FSYNC
+                                                    : MS_IO_FOP_FDATASYNC;
+    int rc = fault_enter(f, op);
+    if (rc != 0)
+        return rc;
+    rc = fault_inner_run(f, r);
+    if (rc == 0 && dir)
+        fault_commit_dir(f, r->fd);
+    else if (rc == 0)
+        fault_commit_file(f, r->fd);
+    MS_ASSERT(rc <= 0);
+    return rc;
+}
+
 /* Runs one request of a submit; returns its completion's res. */
 static int fault_exec(struct io_fault *f, const struct ms_io_req *r)
 {
@@ -643,13 +667,7 @@ static int fault_exec(struct io_fault *f, const struct ms_io_req *r)
         return fault_write(f, r);
     case MS_IO_FSYNC:
     case MS_IO_FDATASYNC:
-        rc = fault_enter(f, r->op == MS_IO_FSYNC ? MS_IO_FOP_FSYNC : MS_IO_FOP_FDATASYNC);
-        if (rc != 0)
-            return rc;
-        rc = fault_inner_run(f, r);
-        if (rc == 0)
-            fault_commit_file(f, r->fd);
-        return rc;
+        return fault_sync_req(f, r);
     }
     MS_ASSERT(!"unknown op");
     return -EINVAL;

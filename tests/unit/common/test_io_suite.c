@@ -224,16 +224,18 @@ static void test_io_sync_ops_and_nop_complete_zero(void **state)
 {
     struct io_fx *fx = *state;
     int fd = io_fx_open(fx, "sync");
-    struct ms_io_req q[3] = {
+    struct ms_io_req q[4] = {
         io_req(MS_IO_FDATASYNC, fd, NULL, 0, 0, 0),
         io_req(MS_IO_FSYNC, fd, NULL, 0, 0, 1),
         io_req(MS_IO_NOP, -1, NULL, 0, 0, 2),
+        io_req(MS_IO_FSYNC, fx->dirfd, NULL, 0, 0, 3), /* a directory sync (io.h) */
     };
-    int res[3];
-    io_run(fx->io, q, 3, res);
+    int res[4];
+    io_run(fx->io, q, 4, res);
     assert_int_equal(res[0], 0);
     assert_int_equal(res[1], 0);
     assert_int_equal(res[2], 0);
+    assert_int_equal(res[3], 0);
     assert_int_equal(ms_io_fdatasync(fx->io, fd), 0);
     assert_int_equal(ms_io_fsync(fx->io, fd), 0);
     assert_int_equal(ms_io_fsync_dir(fx->io, fx->dirfd), 0);
