@@ -16,7 +16,8 @@
  * on the same shards, one XXH3-128 call over the same plaintext. Target: stage >= 0.8 x ref.
  * Copies per object byte: common/buf.h's counter around the pipeline runs (the codec counts
  * every copy of object data it makes beyond what the stages write).
- * Every figure is the median of --runs runs (default 3); each run lasts >= 0.2 s.
+ * Every figure is the median of --runs runs (default 3); a run is the best of 4 bursts of
+ * >= 50 ms (interference only slows a burst down).
  * Throughputs are per CPU-second of the worker threads (bytes / thread CPU time, summed over
  * the threads): the machines are shared and noisy, and time spent waiting for a core is not
  * the codec's; memory stalls and the two threads' contention still count. The PUT/GET rows
@@ -252,27 +253,36 @@ static uint64_t job_run(void *arg, uint64_t passes)
     return wall;
 }
 
-/* Measures work w once (run r); calibrates the pass count on the first run. */
+/* Measures work w once (run r): BURSTS timed bursts of >= min_ns / BURSTS each, keeping the
+ * best, since interference from other processes only ever slows a burst down. The pass count
+ * is calibrated on the first run. */
 static void measure(struct bc_slice *slices, unsigned nthreads, enum bc_work w, unsigned r,
                     const struct opts *o, struct measured *m)
 {
+    enum { BURSTS = 4 };
     struct job j = {.slices = slices, .nthreads = nthreads, .w = w};
     struct ms_bench_procstat p0, p1;
     int rc = ms_bench_procstat_read(0, &p0);
     uint64_t c0 = ms_buf_copied_bytes();
-    uint64_t wall;
-    if (r == 0) {
-        struct ms_bench_run run = ms_bench_repeat(job_run, &j, o->min_ns);
-        m->passes[w] = run.passes;
-        wall = run.wall_ns;
-    } else {
-        wall = job_run(&j, m->passes[w]);
+    double best_cpu = 0, best_wall = 0;
+    for (int b = 0; b < BURSTS; b++) {
+        uint64_t wall;
+        if (r == 0 && b == 0) {
+            struct ms_bench_run run = ms_bench_repeat(job_run, &j, o->min_ns / BURSTS);
+            m->passes[w] = run.passes;
+            wall = run.wall_ns;
+        } else {
+            wall = job_run(&j, m->passes[w]);
+        }
+        double wm = ms_bench_mib_s(j.bytes, wall);
+        best_cpu = j.cpu_mib_s > best_cpu ? j.cpu_mib_s : best_cpu;
+        best_wall = wm > best_wall ? wm : best_wall;
     }
     uint64_t copied = ms_buf_copied_bytes() - c0;
     if (rc == 0)
         rc = ms_bench_procstat_read(0, &p1);
-    m->mib_s[w][r] = j.cpu_mib_s;
-    m->wall_mib_s[w][r] = ms_bench_mib_s(j.bytes, wall);
+    m->mib_s[w][r] = best_cpu;
+    m->wall_mib_s[w][r] = best_wall;
     double gib = (double)j.bytes_all / (1024.0 * 1024.0 * 1024.0);
     if (r == 0) {
         m->cpu_s_per_gib[w] = rc == 0 && gib > 0 ? ms_bench_procstat_cpu_s(&p0, &p1) / gib : 0;
@@ -560,7 +570,7 @@ int main(int argc, char **argv)
     struct refs r = {0};
     if (!o.no_ext)
         ref_openssl(&r);
-    printf("bench-codec: data %s, %u run(s) each >= %.1f s, median reported; openssl speed "
+    printf("bench-codec: data %s, %u run(s) of >= %.1f s, median reported; openssl speed "
            "aes-256-gcm 16 KiB: %.0f MiB/s\n",
            o.data_dir, o.runs, (double)o.min_ns / 1e9, r.openssl_gcm);
     for (size_t i = 0; i < MS_ARRAY_LEN(ds); i++) {
