@@ -59,6 +59,19 @@ void rpc_args_init(struct rpc_args *a, size_t max_message_bytes, bool data_tunin
     a->args.args = a->arg;
 }
 
+void rpc_args_add_quota(struct rpc_args *a, grpc_resource_quota *quota)
+{
+    MS_ASSERT(a != NULL && quota != NULL);
+    MS_ASSERT(a->args.num_args < MS_ARRAY_LEN(a->arg));
+    grpc_arg q;
+    memset(&q, 0, sizeof(q));
+    q.type = GRPC_ARG_POINTER;
+    q.key = (char *)GRPC_ARG_RESOURCE_QUOTA;
+    q.value.pointer.p = quota;
+    q.value.pointer.vtable = grpc_resource_quota_arg_vtable();
+    a->arg[a->args.num_args++] = q;
+}
+
 grpc_byte_buffer *rpc_bb_from_segs(const struct ms_rpc_seg *segs, size_t nsegs)
 {
     MS_ASSERT(segs != NULL || nsegs == 0);

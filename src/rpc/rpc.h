@@ -219,6 +219,15 @@ struct ms_rpc_server_config {
     bool data_tuning;               /* 1 MiB TCP read chunks (GRPC-NOTES): data servers (nodes) */
     size_t max_message_bytes;       /* 0 = MS_RPC_MAX_MESSAGE_BYTES */
     unsigned shutdown_grace_ms;     /* in-flight calls get this long at stop; 0 = 5000 */
+    unsigned max_calls;             /* calls admitted at once; more get RESOURCE_EXHAUSTED
+                                       (reason too-many-calls); 0 = 1024 */
+    size_t memory_quota_bytes;      /* gRPC's own buffers (flow-control windows, messages
+                                       being assembled) are held under this; 0 = no quota.
+                                       Bounds RSS under many 4 MiB streams, but gRPC 1.51
+                                       stalls reads rather than failing when it is too small:
+                                       keep it >= 16 x max message per connection expected
+                                       (bench-rpc: 64 MiB stalled 8 x 4 MiB streams on 2
+                                       connections, 128 MiB did not). */
 };
 
 /* Creates a server for the methods (the table is copied; paths and args must outlive the

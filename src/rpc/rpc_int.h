@@ -65,6 +65,10 @@ struct rpc_args {
 void rpc_args_init(struct rpc_args *a, size_t max_message_bytes, bool data_tuning,
                    bool local_pool, const char *override_name);
 
+/* Adds a resource quota of bytes to a (gRPC copies the argument and takes its own reference;
+ * the caller unrefs quota after creating the server or channel). */
+void rpc_args_add_quota(struct rpc_args *a, grpc_resource_quota *quota);
+
 /* Makes a byte buffer of the segments without copying lent bytes (grpc_slice_new_with_user_data;
  * the release callbacks run when gRPC drops the slices). The segments are consumed. Returns NULL
  * only when nsegs > MS_RPC_MAX_SEGS (a caller bug). */

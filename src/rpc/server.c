@@ -714,7 +714,7 @@ static int server_alloc(const struct ms_rpc_server_config *cfg,
     snprintf(srv->insecure_principal, sizeof(srv->insecure_principal), "%s",
              cfg->insecure_principal ? cfg->insecure_principal : "insecure");
     srv->grace_ms = cfg->shutdown_grace_ms ? cfg->shutdown_grace_ms : DEFAULT_GRACE_MS;
-    srv->max_calls = DEFAULT_MAX_CALLS;
+    srv->max_calls = cfg->max_calls ? cfg->max_calls : DEFAULT_MAX_CALLS;
     pthread_mutex_init(&srv->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -731,8 +731,16 @@ static void server_build(struct ms_rpc_server *srv, const struct ms_rpc_server_c
     struct rpc_args a;
     rpc_args_init(&a, cfg->max_message_bytes ? cfg->max_message_bytes : MS_RPC_MAX_MESSAGE_BYTES,
                   cfg->data_tuning, false, NULL);
+    grpc_resource_quota *quota = NULL;
+    if (cfg->memory_quota_bytes > 0) {
+        quota = grpc_resource_quota_create("medstore-server");
+        grpc_resource_quota_resize(quota, cfg->memory_quota_bytes);
+        rpc_args_add_quota(&a, quota);
+    }
     srv->gs = grpc_server_create(&a.args, NULL);
     MS_ASSERT(srv->gs != NULL);
+    if (quota != NULL)
+        grpc_resource_quota_unref(quota); /* the server holds its own reference */
     for (size_t i = 0; i < srv->nmethods; i++) {
         srv->methods[i].handle = grpc_server_register_method(
             srv->gs, srv->methods[i].m.path, NULL, GRPC_SRM_PAYLOAD_NONE, 0);
