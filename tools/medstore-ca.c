@@ -11,7 +11,6 @@
  * Existing keys and certificates are never overwritten.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -21,8 +20,7 @@
 #include "common/err.h"
 #include "common/ms_assert.h"
 #include "rpc/certs.h"
-
-#define EXIT_USAGE 2
+#include "tool_args.h"
 
 static const char usage_text[] =
     "usage: medstore-ca init --dir DIR [--name NAME] [--days N]\n"
@@ -60,32 +58,14 @@ struct args {
 /* Prints "medstore-ca: MSG[: 'ARG']" and a hint; returns the usage exit status. */
 static int usage_error(const char *msg, const char *arg)
 {
-    if (arg != NULL)
-        fprintf(stderr, "medstore-ca: %s: '%s'\n(run medstore-ca --help)\n", msg, arg);
-    else
-        fprintf(stderr, "medstore-ca: %s\n(run medstore-ca --help)\n", msg);
-    return EXIT_USAGE;
-}
-
-/* Strict decimal parse of a u32 in [min, max]. */
-static int parse_u32(const char *s, uint32_t min, uint32_t max, uint32_t *out)
-{
-    MS_ASSERT(s != NULL && out != NULL);
-    if (s[0] < '0' || s[0] > '9')
-        return -EINVAL;
-    errno = 0;
-    char *end = NULL;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return -EINVAL;
-    *out = (uint32_t)v;
-    return 0;
+    return ms_tool_usage_error("medstore-ca", msg, arg);
 }
 
 /* Applies one option; returns 0 or the exit status of a usage error. */
-static int apply_opt(int c, const char *val, struct args *a)
+static int apply_opt(int c, const char *val, void *arg)
 {
-    uint32_t v = 0;
+    struct args *a = arg;
+    uint64_t v = 0;
     switch (c) {
     case 'd': a->dir = val; return 0;
     case 'n': a->name = val; return 0;
@@ -102,18 +82,18 @@ static int apply_opt(int c, const char *val, struct args *a)
         a->ips[a->n_ips++] = val;
         return 0;
     case 'y':
-        if (parse_u32(val, 1, MS_CERTS_DAYS_MAX, &v) != 0)
+        if (ms_tool_parse_u64(val, 1, MS_CERTS_DAYS_MAX, &v) != 0)
             return usage_error("--days: not a number of days in range", val);
-        a->days = v;
+        a->days = (unsigned)v;
         return 0;
     case 'k':
-        if (parse_u32(val, 0, UINT32_MAX, &v) != 0)
+        if (ms_tool_parse_u64(val, 0, UINT32_MAX, &v) != 0)
             return usage_error("--key-id: not a 32-bit unsigned number", val);
-        a->key_id = v;
+        a->key_id = (uint32_t)v;
         a->key_id_set = true;
         return 0;
     default:
-        return EXIT_USAGE;
+        return MS_TOOL_EXIT_USAGE;
     }
 }
 
@@ -126,22 +106,9 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"out", required_argument, NULL, 'o'},   {"key-id", required_argument, NULL, 'k'},
         {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
     };
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(usage_text, stdout);
-            exit(0);
-        }
-        if (c == '?' || c == ':')
-            return usage_error("bad or incomplete option", argv[optind - 1]);
-        int rc = apply_opt(c, optarg, a);
-        if (rc != 0)
-            return rc;
-    }
-    if (optind != argc)
-        return usage_error("unexpected argument", argv[optind]);
+    int rc = ms_tool_getopt(argc, argv, opts, "medstore-ca", usage_text, apply_opt, a);
+    if (rc != 0)
+        return rc;
     if (a->dir == NULL)
         return usage_error("--dir is required", NULL);
     return 0;
@@ -153,7 +120,7 @@ static int fail(int rc, const struct ms_certs_error *err)
         fprintf(stderr, "medstore-ca: %s\n", err->msg);
     else
         fprintf(stderr, "medstore-ca: failed: %s\n", medstore_strerror(rc));
-    return rc == -EINVAL ? EXIT_USAGE : 1;
+    return rc == -EINVAL ? MS_TOOL_EXIT_USAGE : 1;
 }
 
 /* Options each command accepts; anything else is a usage error. */

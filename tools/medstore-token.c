@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <sodium.h>
 #include <stdbool.h>
@@ -26,8 +25,7 @@
 #include "common/ids.h"
 #include "common/ms_assert.h"
 #include "rpc/captoken.h"
-
-#define EXIT_USAGE 2
+#include "tool_args.h"
 
 static const char usage_text[] =
     "usage: medstore-token mint --key FILE --key-id N --action put|get|delete|repair-put\n"
@@ -58,28 +56,10 @@ struct args {
     bool have_key_id, have_action, have_node, have_oid, have_frags, have_ttl, have_expiry;
 };
 
+/* Prints "medstore-token: MSG[: 'ARG']" and a hint; returns the usage exit status. */
 static int usage_error(const char *msg, const char *arg)
 {
-    if (arg != NULL)
-        fprintf(stderr, "medstore-token: %s: '%s'\n(run medstore-token --help)\n", msg, arg);
-    else
-        fprintf(stderr, "medstore-token: %s\n(run medstore-token --help)\n", msg);
-    return EXIT_USAGE;
-}
-
-/* Strict decimal parse of a u64 in [min, max]. */
-static int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
-{
-    MS_ASSERT(s != NULL && out != NULL);
-    if (s[0] < '0' || s[0] > '9')
-        return -EINVAL;
-    errno = 0;
-    char *end = NULL;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v < min || v > max)
-        return -EINVAL;
-    *out = v;
-    return 0;
+    return ms_tool_usage_error("medstore-token", msg, arg);
 }
 
 /* Parses "0,1,5" into a bitmap; each index < 32, no empty items, no duplicates. */
@@ -97,7 +77,7 @@ static int parse_frags(const char *s, uint32_t *bitmap)
             return -EINVAL;
         memcpy(item, p, n);
         item[n] = '\0';
-        if (parse_u64(item, 0, MS_CAPTOKEN_MAX_FRAGS - 1, &idx) != 0)
+        if (ms_tool_parse_u64(item, 0, MS_CAPTOKEN_MAX_FRAGS - 1, &idx) != 0)
             return -EINVAL;
         if ((bits & (UINT32_C(1) << idx)) != 0)
             return -EINVAL;
@@ -111,14 +91,15 @@ static int parse_frags(const char *s, uint32_t *bitmap)
 }
 
 /* Applies one option; returns 0 or the usage exit status. */
-static int apply_opt(int c, const char *val, struct args *a)
+static int apply_opt(int c, const char *val, void *arg)
 {
+    struct args *a = arg;
     uint64_t v = 0;
     switch (c) {
     case 'K': a->key_path = val; return 0;
     case 'o': a->out_path = val; return 0;
     case 'k':
-        if (parse_u64(val, 0, UINT32_MAX, &v) != 0)
+        if (ms_tool_parse_u64(val, 0, UINT32_MAX, &v) != 0)
             return usage_error("--key-id: not a 32-bit unsigned number", val);
         a->key_id = (uint32_t)v;
         a->have_key_id = true;
@@ -129,7 +110,7 @@ static int apply_opt(int c, const char *val, struct args *a)
         a->have_action = true;
         return 0;
     case 'n':
-        if (parse_u64(val, 1, UINT32_MAX, &v) != 0)
+        if (ms_tool_parse_u64(val, 1, UINT32_MAX, &v) != 0)
             return usage_error("--node: not a node id (1..4294967295)", val);
         a->node_id = (uint32_t)v;
         a->have_node = true;
@@ -145,17 +126,17 @@ static int apply_opt(int c, const char *val, struct args *a)
         a->have_frags = true;
         return 0;
     case 't':
-        if (parse_u64(val, 1, MS_CAPTOKEN_TTL_MS_MAX, &a->ttl_ms) != 0)
+        if (ms_tool_parse_u64(val, 1, MS_CAPTOKEN_TTL_MS_MAX, &a->ttl_ms) != 0)
             return usage_error("--ttl-ms: expected 1..3600000", val);
         a->have_ttl = true;
         return 0;
     case 'e':
-        if (parse_u64(val, 0, UINT64_MAX, &a->expiry_ms) != 0)
+        if (ms_tool_parse_u64(val, 0, UINT64_MAX, &a->expiry_ms) != 0)
             return usage_error("--expiry-ms: expected unix milliseconds", val);
         a->have_expiry = true;
         return 0;
     default:
-        return EXIT_USAGE;
+        return MS_TOOL_EXIT_USAGE;
     }
 }
 
@@ -180,22 +161,9 @@ static int parse_args(int argc, char **argv, struct args *a)
         {"out", required_argument, NULL, 'o'},    {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
-        if (c == 'h') {
-            fputs(usage_text, stdout);
-            exit(0);
-        }
-        if (c == '?' || c == ':')
-            return usage_error("bad or incomplete option", argv[optind - 1]);
-        int rc = apply_opt(c, optarg, a);
-        if (rc != 0)
-            return rc;
-    }
-    if (optind != argc)
-        return usage_error("unexpected argument", argv[optind]);
+    int rc = ms_tool_getopt(argc, argv, opts, "medstore-token", usage_text, apply_opt, a);
+    if (rc != 0)
+        return rc;
     return check_complete(a);
 }
 
