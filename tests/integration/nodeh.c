@@ -3,7 +3,8 @@
  *
  * The node runs as a child process (fork + exec of the built binary, stderr to a log file);
  * readiness is its `event=listening addr=HOST:PORT` log line. Children are tracked in a
- * fixed table and SIGKILLed by an atexit handler, so no test leaves a server running.
+ * fixed table and SIGKILLed by an atexit handler, and get SIGKILL as parent-death signal (also
+ * when the test aborts, e.g. under a sanitizer), so no test leaves a server running.
  */
 #include "nodeh.h"
 
@@ -19,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -144,6 +146,9 @@ static pid_t spawn(const struct nh_node *n, const struct nh_opts *o)
     assert_true(pid >= 0);
     if (pid > 0)
         return pid;
+    /* The node dies with the test even when the test aborts (no atexit then). */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() == 1)
+        _exit(125);
     int fd = open(n->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
     if (fd < 0 || dup2(fd, 2) < 0)
         _exit(126);
@@ -164,7 +169,7 @@ static pid_t spawn(const struct nh_node *n, const struct nh_opts *o)
         char user[64];
         NH_SNPRINTF(user, sizeof(user), "--reuid=%s", o->run_as);
         execl("/usr/bin/setpriv", "setpriv", user, "--regid=nogroup", "--clear-groups",
-              "--inh-caps=-all", bin, "--config", n->conf,
+              "--inh-caps=-all", "--pdeathsig=KILL", bin, "--config", n->conf,
               o->insecure ? "--insecure-for-tests" : (char *)NULL, (char *)NULL);
     } else {
         execl(bin, "medstore-node", "--config", n->conf,
