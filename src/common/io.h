@@ -19,10 +19,11 @@
  * ms_io_fsync_dir() with the same meaning: it makes the creates, renames and unlinks in that
  * directory durable. Submitted together, several directory syncs and file syncs run
  * concurrently (io_uring hands each to its own worker), so one batch costs about one sync's
- * latency instead of their sum. Use FSYNC, not FDATASYNC, on a directory. MS_IO_LINK chains a request to
- * the next one in the same submit: the next runs only if this one fully succeeds (READ/WRITE:
- * res == len; others: res >= 0); otherwise every later request of the chain completes with
- * -ECANCELED. A chain ends at the first request without MS_IO_LINK or at the end of the submit.
+ * latency instead of their sum. Use FSYNC, not FDATASYNC, on a directory.
+ * MS_IO_LINK chains a request to the next one in the same submit: the next runs only if this
+ * one fully succeeds (READ/WRITE: res == len; others: res >= 0); otherwise every later request
+ * of the chain completes with -ECANCELED. A chain ends at the first request without
+ * MS_IO_LINK or at the end of the submit.
  *
  * Namespace operations (open, rename, unlink, directory fsync, ...) also go through the port so
  * the fault backend can undo the ones not yet made durable by a directory fsync. Names are

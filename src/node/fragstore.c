@@ -16,8 +16,9 @@
  *
  *   transition              function                    durable when
  *   absent -> writing       ms_fragstore_put_begin      never (temp names are never visible)
- *   writing -> committed    commit_round                fdatasync, rename, fsync frags/xx,
- *                                                       synced kv batch; then the ack
+ *   writing -> committed    commit_round                rename; fdatasync + fsync of tmp/
+ *                                                       and frags/xx in one concurrent
+ *                                                       batch; synced kv batch; the ack
  *   writing -> absent       put_cleanup, recover_tmp    zero-overwrite + unlink
  *   committed -> wiping     ms_fragstore_delete         synced batch: intent + state 2
  *   wiping -> absent        ms_wipe_finish              zeros synced, unlink, dir fsync, batch
@@ -60,8 +61,12 @@
 #include "node/io_uring_backend.h"
 
 #define FS_IO_BATCH_MAX 64u
+/* One commit round's sync batch: an fdatasync per session, plus tmp/ and one frags/xx per
+ * session at most. */
+#define FS_ROUND_REQS_MAX (2u * FS_IO_BATCH_MAX + 1u)
 
 _Static_assert(FS_DEFAULT_SESSIONS <= FS_IO_BATCH_MAX, "a commit round fits one io batch");
+_Static_assert(FS_ROUND_REQS_MAX <= FS_IO_REQS_MAX, "fs_io_run takes a whole round");
 
 const char *const ms_fragstore_kv_cfs[] = {
     MS_CATALOG_CF_FRAGS, MS_CATALOG_CF_WIPE, MS_CATALOG_CF_SCRUB, NULL,
@@ -138,7 +143,7 @@ void fs_busy_release(struct ms_fragstore *s, const struct ms_fragstore_key *key)
 
 int fs_io_run(struct ms_io *port, struct ms_io_req *reqs, unsigned n, int *res)
 {
-    MS_ASSERT(n > 0 && n <= FS_IO_BATCH_MAX);
+    MS_ASSERT(n > 0 && n <= FS_IO_REQS_MAX);
     MS_ASSERT(port->inflight == 0);
     for (unsigned i = 0; i < n; i++)
         reqs[i].user_data = i;
@@ -154,8 +159,8 @@ int fs_io_run(struct ms_io *port, struct ms_io_req *reqs, unsigned n, int *res)
         }
         if (done == sub)
             break;
-        struct ms_io_cqe cqes[FS_IO_BATCH_MAX];
-        int got = ms_io_wait(port, cqes, FS_IO_BATCH_MAX, 1, -1);
+        struct ms_io_cqe cqes[FS_IO_REQS_MAX];
+        int got = ms_io_wait(port, cqes, FS_IO_REQS_MAX, 1, -1);
         if (got == -EINTR)
             continue;
         if (got < 0)
@@ -613,9 +618,11 @@ static void slot_release(struct ms_fragstore_put *p)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Resets a fresh slot for key and creates its temp file. */
-static int session_start(struct ms_fragstore_put *p, const struct ms_fragstore_key *key,
-                         const struct ms_frag_hdr *hdr, const uint8_t *hdr_bytes)
+/* Resets a fresh slot for key and names its temp file. The file itself is created only when
+ * the stage first fills (session_open): a fragment that fits the stage touches the disk only
+ * at commit, and an abort before then has nothing to wipe. */
+static void session_start(struct ms_fragstore_put *p, const struct ms_fragstore_key *key,
+                          const struct ms_frag_hdr *hdr, const uint8_t *hdr_bytes)
 {
     struct ms_fragstore *s = p->store;
     MS_ASSERT(p->in_use && p->fd < 0);
@@ -642,18 +649,32 @@ static int session_start(struct ms_fragstore_put *p, const struct ms_fragstore_k
     char base[FS_NAME_MAX];
     fs_frag_name(key, base);
     snprintf(p->tmp_name, sizeof(p->tmp_name), "%.35s.%016" PRIx64, base, rnd);
+    p->direct = false;
+    MS_ASSERT(p->stage_len <= p->stage_cap);
+}
+
+/* Creates the session's temp file. want_direct: a stream larger than the stage, written in
+ * aligned chunks with O_DIRECT where the filesystem allows; otherwise (the whole fragment is
+ * in the stage at commit) one buffered write of its exact length, so no padding and no
+ * truncate, and the fdatasync of the round writes it out. */
+static int session_open(struct ms_fragstore_put *p, bool want_direct)
+{
+    struct ms_fragstore *s = p->store;
+    MS_ASSERT(p->in_use && p->fd < 0);
     bool direct = false;
-    pthread_mutex_lock(&s->io_mu);
     int flags = O_WRONLY | O_CREAT | O_EXCL;
-    int fd = s->try_direct ? ms_io_open_direct(s->io, s->tmp_fd, p->tmp_name, flags, 0600, &direct)
-                           : ms_io_open(s->io, s->tmp_fd, p->tmp_name, flags, 0600);
+    pthread_mutex_lock(&s->io_mu);
+    int fd = want_direct && s->try_direct
+                 ? ms_io_open_direct(s->io, s->tmp_fd, p->tmp_name, flags, 0600, &direct)
+                 : ms_io_open(s->io, s->tmp_fd, p->tmp_name, flags, 0600);
     pthread_mutex_unlock(&s->io_mu);
     if (fd < 0)
         return fd;
     p->fd = fd;
     p->direct = direct;
-    atomic_store(&s->direct, direct);
-    MS_ASSERT(p->stage_len <= p->stage_cap);
+    if (want_direct && s->try_direct)
+        atomic_store(&s->direct, direct);
+    MS_ASSERT(p->fd >= 0 && (direct == false || want_direct));
     return 0;
 }
 
@@ -685,13 +706,12 @@ int ms_fragstore_put_begin(struct ms_fragstore *s, const struct ms_oid *oid, uin
     struct ms_fragstore_put *p = NULL;
     if (rc == 0 && (p = slot_acquire(s)) == NULL)
         rc = -EAGAIN;
-    if (rc == 0 && (rc = session_start(p, &key, &h, hdr)) < 0)
-        slot_release(p);
     if (rc < 0) {
         fs_busy_release(s, &key);
         return rc;
     }
-    MS_ASSERT(p->fd >= 0);
+    session_start(p, &key, &h, hdr);
+    MS_ASSERT(p->fd < 0 && p->stage_len == MS_FRAG_HDR_BYTES);
     *out = p;
     return 0;
 }
@@ -741,7 +761,9 @@ static int stage_bytes(struct ms_fragstore_put *p, const uint8_t *b, size_t len)
         b += take;
         len -= take;
         if (p->stage_len == p->stage_cap) {
-            int rc = stage_write(p, p->stage_cap);
+            int rc = p->fd < 0 ? session_open(p, true) : 0;
+            if (rc == 0)
+                rc = stage_write(p, p->stage_cap);
             if (rc < 0)
                 return rc;
             p->stage_off += p->stage_cap;
@@ -771,8 +793,9 @@ int ms_fragstore_put_append(struct ms_fragstore_put *p, const uint8_t *bytes, si
 }
 
 /* Removes every trace of a put that will not be acknowledged: wipes the file (temp or
- * already renamed) and releases the slot and the key. A failure here (dead port) leaves the
- * file for the next open's recovery, which wipes it. */
+ * already renamed; there is none when the fragment never left the stage) and releases the
+ * slot and the key. A failure here (dead port) leaves the file for the next open's recovery,
+ * which wipes it. */
 static void put_cleanup(struct ms_fragstore_put *p)
 {
     struct ms_fragstore *s = p->store;
@@ -808,11 +831,15 @@ void ms_fragstore_put_abort(struct ms_fragstore_put **pp)
 
 /* ---- put: commit ------------------------------------------------------------------------- */
 
-/* Checks the stream is complete, writes the staged tail (zero-padded to FS_ALIGN under
- * O_DIRECT) and truncates the padding away, so the file is exactly the fragment. */
+/* Checks the stream is complete and writes the staged tail: a small fragment (at most
+ * FS_BUFFERED_MAX, never left the stage) gets its buffered file now and one exact write; a
+ * longer one writes its tail zero-padded to FS_ALIGN under O_DIRECT and truncates the padding
+ * away, so the file is exactly the fragment either way. */
 static int put_finish_stream(struct ms_fragstore_put *p)
 {
     int rc = ms_frag_check_finish(&p->chk);
+    if (rc == 0 && p->fd < 0)
+        rc = session_open(p, p->file_bytes > FS_BUFFERED_MAX);
     if (rc < 0)
         return rc;
     MS_ASSERT(ms_frag_check_offset(&p->chk) == p->file_bytes);
@@ -832,30 +859,90 @@ static int put_finish_stream(struct ms_fragstore_put *p)
     return rc;
 }
 
-/* fsyncs tmp/ once (a rename is durable only once both of its directories are synced) and
- * each distinct directory of the renamed puts once; a failure fails every put it covers.
- * The caller holds io_mu. */
-static void round_sync_dirs(struct ms_fragstore *s, struct ms_fragstore_put *list)
+/* Renames every put of the round to its final name (syscalls, no I/O wait); a failure fails
+ * only that put. The caller holds *sio_mu. */
+static void round_rename(struct ms_fragstore *s, struct ms_fragstore_put *list)
 {
-    MS_ASSERT(s != NULL && list != NULL);
-    MS_ASSERT(s->tmp_fd >= 0);
-    int dir_rc[FS_SUBDIRS];
-    bool dir_done[FS_SUBDIRS] = {false};
-    int tmp_rc = 1; /* not synced yet */
+    MS_ASSERT(list != NULL);
     for (struct ms_fragstore_put *p = list; p; p = p->next_commit) {
-        if (p->commit_rc != 0 || !p->renamed)
-            continue;
-        if (tmp_rc == 1)
-            tmp_rc = ms_io_fsync_dir(s->sio, s->tmp_fd);
-        if ((p->commit_rc = tmp_rc) != 0)
+        MS_ASSERT(p->fd >= 0 && !p->renamed);
+        char name[FS_NAME_MAX];
+        fs_frag_name(&p->key, name);
+        p->commit_rc = ms_io_renameat(s->sio, s->tmp_fd, p->tmp_name,
+                                      fs_subdir_fd(s, &p->key), name);
+        p->renamed = p->commit_rc == 0;
+    }
+    MS_ASSERT(s->tmp_fd >= 0);
+}
+
+/* A round's sync batch and, per put (by list position), which requests cover it. */
+struct round_plan {
+    struct ms_io_req reqs[FS_ROUND_REQS_MAX];
+    unsigned n;
+    unsigned tmp_i;                    /* the FSYNC of tmp/ */
+    unsigned data_i[FS_IO_BATCH_MAX];  /* the put's fdatasync */
+    unsigned dir_i[FS_IO_BATCH_MAX];   /* the FSYNC of the put's frags/xx */
+};
+
+/* Plans the sync batch of a round: one fdatasync per renamed put, then one directory FSYNC
+ * for tmp/ and one for each distinct frags/xx (a rename is durable only once both of its
+ * directories are synced). */
+static void round_plan_make(struct ms_fragstore *s, struct ms_fragstore_put *list,
+                            struct round_plan *pl)
+{
+    int dir_req[FS_SUBDIRS];
+    for (unsigned d = 0; d < FS_SUBDIRS; d++)
+        dir_req[d] = -1;
+    struct ms_io_req *reqs = pl->reqs;
+    unsigned n = 0, k = 0;
+    for (struct ms_fragstore_put *p = list; p; p = p->next_commit, k++) {
+        if (p->renamed)
+            reqs[pl->data_i[k] = n++] = (struct ms_io_req){.op = MS_IO_FDATASYNC, .fd = p->fd,
+                                                             .buf_index = -1};
+    }
+    pl->tmp_i = n;
+    if (n > 0)
+        reqs[n++] = (struct ms_io_req){.op = MS_IO_FSYNC, .fd = s->tmp_fd, .buf_index = -1};
+    k = 0;
+    for (struct ms_fragstore_put *p = list; p; p = p->next_commit, k++) {
+        if (!p->renamed)
             continue;
         unsigned d = p->key.oid.b[0];
-        if (!dir_done[d]) {
-            dir_rc[d] = ms_io_fsync_dir(s->sio, s->sub_fd[d]);
-            dir_done[d] = true;
+        if (dir_req[d] < 0) {
+            dir_req[d] = (int)n;
+            reqs[n++] = (struct ms_io_req){.op = MS_IO_FSYNC, .fd = s->sub_fd[d], .buf_index = -1};
         }
-        p->commit_rc = dir_rc[d];
+        pl->dir_i[k] = (unsigned)dir_req[d];
     }
+    pl->n = n;
+    MS_ASSERT(n <= FS_ROUND_REQS_MAX);
+    MS_ASSERT(n == 0 || reqs[pl->tmp_i].fd == s->tmp_fd);
+}
+
+/* Runs the round's syncs as one concurrent batch on the sync port: every fdatasync and every
+ * directory fsync are in flight together, so the round waits about one sync, not one per
+ * directory. A put fails with the first failure among its file, tmp/ and its directory. The
+ * caller holds *sio_mu. */
+static void round_sync(struct ms_fragstore *s, struct ms_fragstore_put *list)
+{
+    struct round_plan pl;
+    int res[FS_ROUND_REQS_MAX];
+    round_plan_make(s, list, &pl);
+    if (pl.n == 0)
+        return;
+    int rc = fs_io_run(s->sio, pl.reqs, pl.n, res);
+    unsigned k = 0;
+    for (struct ms_fragstore_put *p = list; p; p = p->next_commit, k++) {
+        if (!p->renamed)
+            continue;
+        int r = rc;
+        if (r == 0) {
+            int data = res[pl.data_i[k]], tmp = res[pl.tmp_i], dir = res[pl.dir_i[k]];
+            r = data < 0 ? data : tmp < 0 ? tmp : dir;
+        }
+        p->commit_rc = r < 0 ? r : 0;
+    }
+    MS_ASSERT(k <= FS_IO_BATCH_MAX);
 }
 
 /* Writes the catalogue records of every surviving put in one synced batch. */
@@ -887,32 +974,17 @@ static void round_catalogue(struct ms_fragstore *s, struct ms_fragstore_put *lis
     MS_ASSERT(rc <= 0);
 }
 
-/* One group-commit round over a list of puts whose data is written: all fdatasyncs in one
- * submit, renames, one fsync per directory, one synced catalogue batch. Sets each commit_rc;
- * on success the fd is closed. */
+/* One group-commit round over a list of puts whose data is written: renames, then every
+ * fdatasync and directory fsync in one concurrent batch, then one synced catalogue batch.
+ * Sets each commit_rc; on success the fd is closed. */
 static void commit_round(struct ms_fragstore *s, struct ms_fragstore_put *list)
 {
-    struct ms_io_req reqs[FS_IO_BATCH_MAX];
-    int res[FS_IO_BATCH_MAX];
     unsigned n = 0;
-    for (struct ms_fragstore_put *p = list; p; p = p->next_commit, n++) {
+    for (struct ms_fragstore_put *p = list; p; p = p->next_commit, n++)
         MS_ASSERT(n < FS_IO_BATCH_MAX && p->fd >= 0 && !p->renamed);
-        reqs[n] = (struct ms_io_req){.op = MS_IO_FDATASYNC, .fd = p->fd, .buf_index = -1};
-    }
     pthread_mutex_lock(s->sio_mu);
-    int rc = fs_io_run(s->sio, reqs, n, res);
-    unsigned i = 0;
-    for (struct ms_fragstore_put *p = list; p; p = p->next_commit, i++) {
-        p->commit_rc = rc != 0 ? rc : (res[i] < 0 ? res[i] : 0);
-        if (p->commit_rc != 0)
-            continue;
-        char name[FS_NAME_MAX];
-        fs_frag_name(&p->key, name);
-        p->commit_rc = ms_io_renameat(s->sio, s->tmp_fd, p->tmp_name,
-                                      fs_subdir_fd(s, &p->key), name);
-        p->renamed = p->commit_rc == 0;
-    }
-    round_sync_dirs(s, list);
+    round_rename(s, list);
+    round_sync(s, list);
     pthread_mutex_unlock(s->sio_mu);
     round_catalogue(s, list); /* the kv sync runs while other sessions use the ports */
     unsigned ok = 0;
@@ -985,7 +1057,7 @@ int ms_fragstore_put_commit(struct ms_fragstore_put **pp)
     struct ms_fragstore_put *p = *pp;
     struct ms_fragstore *s = p->store;
     *pp = NULL;
-    MS_ASSERT(p->in_use && p->fd >= 0);
+    MS_ASSERT(p->in_use && !p->renamed);
     int rc = p->err ? p->err : put_finish_stream(p);
     if (rc == 0 && s->group_commit) {
         rc = commit_queued(s, p);

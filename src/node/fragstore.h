@@ -122,11 +122,12 @@ void ms_fragstore_close(struct ms_fragstore *store);
 /* Starts a put of fragment (oid, frag_index) whose header bytes are hdr[0..hdr_len).
  * Validates the header (codec decoder; its object id and index must equal oid and frag_index)
  * BEFORE any write, refuses if the fragment exists committed (-MEDSTORE_EEXIST: defeats token
- * replay) or is being wiped (-EBUSY), then creates tmp/<oid>.<idx>.<random> (O_DIRECT where
- * the filesystem allows) and stages the header.
+ * replay) or is being wiped (-EBUSY), then stages the header. Nothing touches the disk yet:
+ * the temp file tmp/<oid>.<idx>.<random> is created when the staging buffer first fills
+ * (O_DIRECT where the filesystem allows), or at commit for a fragment that fits it.
  * Returns 0 and sets *out (owned by the caller until put_commit/put_abort consumes it);
  * -MEDSTORE_EFORMAT/-EVERSION/-ECORRUPT for a bad header, -EINVAL for bad arguments, -EAGAIN
- * when max_sessions are open, -ENOSPC / -EIO from the disk. */
+ * when max_sessions are open. */
 MS_MUST_CHECK int ms_fragstore_put_begin(struct ms_fragstore *store, const struct ms_oid *oid,
                                          uint8_t frag_index, const uint8_t *hdr, size_t hdr_len,
                                          struct ms_fragstore_put **out);
@@ -141,9 +142,11 @@ MS_MUST_CHECK int ms_fragstore_put_append(struct ms_fragstore_put *put, const ui
                                           size_t len);
 
 /* Validates the complete fragment (every record seen, segment index consistent with the
- * records' offsets), writes the tail, syncs the data (group commit: fdatasyncs of concurrent
- * commits are submitted together), renames into frags/, syncs the directory, then writes
- * the catalogue entry in a synced kv batch. Returns 0 only after all of that: the ack.
+ * records' offsets), writes the tail (a fragment of at most 256 KiB: the whole file, one
+ * buffered write), renames into frags/, syncs the data and both directories (group commit:
+ * the fdatasyncs and directory fsyncs of concurrent commits run as one concurrent batch),
+ * then writes the catalogue entries in one synced kv batch. Returns 0 only after all of that:
+ * the ack.
  * Always consumes *put (sets it NULL). On failure nothing is visible: the temp file and any
  * renamed file are wiped and removed. Returns 0, -MEDSTORE_EEXIST (a concurrent put won),
  * -MEDSTORE_EFORMAT / -ECORRUPT / -ETRUNCATED (incomplete or inconsistent fragment),

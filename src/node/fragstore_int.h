@@ -37,6 +37,11 @@
 #define FS_ZERO_BYTES (1u << 20)     /* zero buffer of the wipe; one write request */
 #define FS_WIPE_INFLIGHT 8u          /* zero writes in flight per wipe round */
 #define FS_MAX_DELETES 64u           /* concurrent deletes (busy-set capacity beyond puts) */
+#define FS_IO_REQS_MAX 160u          /* largest batch fs_io_run() takes */
+/* Fragments up to this size are written buffered in one exact write at commit (their
+ * fdatasync writes them out, no padding, no truncate); longer ones use O_DIRECT, since
+ * buffered writeback of large files is several times slower here (PERF.md). */
+#define FS_BUFFERED_MAX (256u << 10)
 
 _Static_assert(FS_DEFAULT_STAGE % FS_WRITE_CHUNK == 0, "stage is whole chunks");
 _Static_assert(FS_WRITE_CHUNK % FS_ALIGN == 0, "chunks keep O_DIRECT alignment");
@@ -148,9 +153,10 @@ int fs_subdir_fd(const struct ms_fragstore *s, const struct ms_fragstore_key *ke
 MS_MUST_CHECK int fs_busy_acquire(struct ms_fragstore *s, const struct ms_fragstore_key *key);
 void fs_busy_release(struct ms_fragstore *s, const struct ms_fragstore_key *key);
 
-/* Submits reqs[0..n) to port (s->io or s->sio, whose lock the caller holds) and reaps all n
- * completions into res[] (by position). Returns 0 (per-request results in res) or the port's
- * -errno when submitting or waiting failed (then res is meaningless). */
+/* Submits reqs[0..n) (n <= FS_IO_REQS_MAX) to port (s->io or s->sio, whose lock the caller
+ * holds), in several submits when the port's queue is shorter, and reaps all n completions
+ * into res[] (by position; user_data is overwritten). Returns 0 (per-request results in res)
+ * or the port's -errno when submitting or waiting failed (then res is meaningless). */
 MS_MUST_CHECK int fs_io_run(struct ms_io *port, struct ms_io_req *reqs, unsigned n, int *res);
 
 /* Verifies the whole committed fragment of key against rec from the disk (its clean pages are

@@ -264,7 +264,10 @@ static void test_abort_leaves_nothing(void **state)
     struct ms_fragstore_put *p = NULL;
     assert_int_equal(ms_fragstore_put_begin(x->s, &oid, 0, f.bytes, MS_FRAG_HDR_BYTES, &p), 0);
     assert_int_equal(ms_fragstore_put_append(p, f.bytes + MS_FRAG_HDR_BYTES, f.len / 2), 0);
-    assert_int_equal(fragtest_count_files(x->dir, "tmp"), 1);
+    assert_int_equal(fragtest_count_files(x->dir, "tmp"), 0); /* still in the 1 MiB stage */
+    assert_int_equal(ms_fragstore_put_append(p, f.bytes + MS_FRAG_HDR_BYTES + f.len / 2,
+                                             f.len / 2 - 1000), 0);
+    assert_int_equal(fragtest_count_files(x->dir, "tmp"), 1); /* the stage went to disk */
     ms_fragstore_put_abort(&p); /* the client disconnected mid-stream */
     assert_null(p);
     assert_nothing_visible(x, &f.key);
@@ -602,8 +605,9 @@ static void test_separate_sync_and_read_ports(void **state)
     fragtest_free(&f);
 }
 
-/* O_DIRECT refused with EINVAL (as tmpfs before Linux 6.6 does): the temp file is opened
- * buffered, the put still commits durably, and later puts keep working. */
+/* O_DIRECT refused with EINVAL (as tmpfs before Linux 6.6 does): the temp file of a stream
+ * longer than the stage is opened buffered, the put still commits durably, and later puts
+ * keep working. */
 static void test_odirect_einval_falls_back(void **state)
 {
     struct fx *x = *state;
@@ -611,7 +615,7 @@ static void test_odirect_einval_falls_back(void **state)
     struct ms_oid oid;
     fragtest_oid(&oid, 33);
     struct fragtest f;
-    assert_int_equal(fragtest_build(&f, &oid, 2, 3, 5056, 33), 0);
+    assert_int_equal(fragtest_build(&f, &oid, 2, 3, 400000, 33), 0); /* > the 1 MiB stage */
     assert_int_equal(fragtest_put(x->s, &f, 4000), 0);
     assert_false(ms_fragstore_is_direct(x->s));
     assert_int_equal(fragtest_check(x->s, &f), 0);
