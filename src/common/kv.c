@@ -161,6 +161,20 @@ int ms_kv_cf_index(const struct ms_kv *kv, const char *name)
     return -EINVAL;
 }
 
+bool ms_kv_cf_names_are_valid(const char *const *names, size_t n)
+{
+    if (names == NULL || n == 0 || n > MS_KV_CF_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        if (names[i] == NULL || names[i][0] == '\0' || strlen(names[i]) > 255)
+            return false;
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(names[i], names[j]) == 0)
+                return false;
+    }
+    return true;
+}
+
 static bool kv_key_ok(const struct ms_kv *kv, unsigned cf, const void *key, size_t klen)
 {
     return cf < kv->cf_count && key != NULL && klen >= 1 && klen <= MS_KV_KEY_MAX;

@@ -126,6 +126,11 @@ struct ms_kv {
     const char *const *cf_names;
 };
 
+/* True when names[0..n) is a valid column family list for a backend's open: 1..MS_KV_CF_MAX
+ * names, each non-empty, at most 255 bytes and unique. names is borrowed for the call; NULL
+ * is invalid. For backends (one rule for the fake and RocksDB). Thread safe. */
+bool ms_kv_cf_names_are_valid(const char *const *names, size_t n);
+
 /* Column family index of name, or -EINVAL when the kv was not opened with it. */
 MS_MUST_CHECK int ms_kv_cf_index(const struct ms_kv *kv, const char *name);
 

@@ -584,25 +584,11 @@ static int kvm_store_cf(struct ms_kv_mem_store *s, const char *name)
     return (int)s->ncf++;
 }
 
-static bool kvm_names_ok(const char *const *names, size_t n)
-{
-    if (names == NULL || n == 0 || n > MS_KV_CF_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (names[i] == NULL || names[i][0] == '\0' || strlen(names[i]) > 255)
-            return false;
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(names[i], names[j]) == 0)
-                return false;
-    }
-    return true;
-}
-
 int ms_kv_mem_open(struct ms_kv_mem_store *store, const char *const *cf_names, size_t cf_count,
                    struct ms_kv **out)
 {
     MS_ASSERT(out != NULL);
-    if (!kvm_names_ok(cf_names, cf_count))
+    if (!ms_kv_cf_names_are_valid(cf_names, cf_count))
         return -EINVAL;
     MS_ASSERT(cf_count <= MS_KV_CF_MAX);
     struct kvm *h = calloc(1, sizeof(*h));

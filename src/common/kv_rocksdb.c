@@ -385,20 +385,6 @@ static int kvr_configure(struct kvr *h, const struct ms_kv_rocksdb_opts *o)
     return 0;
 }
 
-static bool kvr_names_ok(const char *const *names, size_t n)
-{
-    if (names == NULL || n == 0 || n > MS_KV_CF_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        if (names[i] == NULL || names[i][0] == '\0' || strlen(names[i]) > 255)
-            return false;
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(names[i], names[j]) == 0)
-                return false;
-    }
-    return true;
-}
-
 /* Appends name to h->names unless present. Returns 0, -ENOMEM or -EINVAL (too many). */
 static int kvr_add_name(struct kvr *h, const char *name)
 {
@@ -447,7 +433,7 @@ int ms_kv_rocksdb_open(const char *path, const char *const *cf_names, size_t cf_
 {
     MS_ASSERT(path != NULL);
     MS_ASSERT(out != NULL);
-    if (!kvr_names_ok(cf_names, cf_count))
+    if (!ms_kv_cf_names_are_valid(cf_names, cf_count))
         return -EINVAL;
     struct ms_kv_rocksdb_opts defaults;
     if (opts == NULL) {
