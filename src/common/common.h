@@ -1,6 +1,6 @@
 /*
  * common.h - the interface of src/common in one include: errors, logging, assertions, ids,
- * limits, secrets, buffers, config, and the ports (io, kv, clock, rng).
+ * limits, secrets, buffers, config, fd helpers, and the ports (io, kv, clock, rng).
  *
  * Modules may include this or only the headers they use; each header compiles alone.
  * Not included: kv_rocksdb.h, the RocksDB adapter, which is its own library (ms_kv_rocksdb)
@@ -13,6 +13,7 @@
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/err.h"
+#include "common/fd.h"
 #include "common/ids.h"
 #include "common/io.h"
 #include "common/kv.h"

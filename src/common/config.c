@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fd.h"
 #include "common/ms_assert.h"
 #include "common/ms_limits.h"
 
@@ -572,25 +573,6 @@ int ms_config_parse_buf(const struct ms_config_schema *schema, const void *buf, 
     return 0;
 }
 
-/* Reads at most MS_CONFIG_FILE_MAX + 1 bytes of fd into buf; returns the count or -errno. */
-static ssize_t read_all(int fd, char *buf, size_t cap)
-{
-    MS_ASSERT(fd >= 0);
-    MS_ASSERT(buf != NULL);
-    size_t got = 0;
-    while (got < cap) {
-        ssize_t r = read(fd, buf + got, cap - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    return (ssize_t)got;
-}
-
 int ms_config_parse_file(const struct ms_config_schema *schema, const char *path,
                          struct ms_config **out, struct ms_config_error *err)
 {
@@ -609,7 +591,7 @@ int ms_config_parse_file(const struct ms_config_schema *schema, const char *path
         cfg_fail(err, 0, "out of memory");
         return -ENOMEM;
     }
-    ssize_t n = read_all(fd, buf, cap);
+    ssize_t n = ms_fd_read_full(fd, buf, cap);
     close(fd);
     int rc;
     if (n < 0) {

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/fd.h"
 #include "common/log.h"
 #include "common/ms_assert.h"
 #include "common/ms_limits.h"
@@ -210,25 +211,6 @@ static int key_file_open(const char *path, size_t *size_out)
     return fd;
 }
 
-/* Reads up to cap bytes of fd into buf; returns the count or -errno. */
-static ssize_t key_file_read(int fd, uint8_t *buf, size_t cap)
-{
-    MS_ASSERT(fd >= 0);
-    MS_ASSERT(buf != NULL);
-    size_t got = 0;
-    while (got < cap) {
-        ssize_t r = read(fd, buf + got, cap - got);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        if (r == 0)
-            break;
-        got += (size_t)r;
-    }
-    return (ssize_t)got;
-}
-
 /* Decodes base64 text (padded or not; whitespace ignored) into a new secret. */
 static int secret_from_base64(const uint8_t *text, size_t text_len, struct ms_secret **out)
 {
@@ -270,7 +252,7 @@ int ms_secret_from_base64_file(const char *path, struct ms_secret **out)
         close(fd);
         return -ENOMEM;
     }
-    ssize_t got = key_file_read(fd, text, size);
+    ssize_t got = ms_fd_read_full(fd, text, size);
     close(fd);
     if (got < 0)
         rc = (int)got;
