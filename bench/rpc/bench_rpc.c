@@ -28,7 +28,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bench_proc.h"
 #include "bench_rpc.h"
 #include "common/log.h"
 #include "common/ms_assert.h"
@@ -143,9 +142,8 @@ static struct server_proc spawn_server(const char *kind, const char *certdir)
 
 static long stop_server(struct server_proc *sp)
 {
-    long kib = 0;
-    if (ms_bench_proc_peak_rss_kib(sp->pid, &kib) < 0)
-        kib = 0;
+    struct ms_bench_procstat ps;
+    long kib = ms_bench_procstat_read(sp->pid, &ps) == 0 ? (long)(ps.rss_peak_bytes >> 10) : 0;
     kill(sp->pid, SIGTERM);
     int status = 0;
     waitpid(sp->pid, &status, 0);
@@ -157,25 +155,27 @@ static long stop_server(struct server_proc *sp)
 /* ---- one measured window -------------------------------------------------------------------- */
 
 struct window {
-    double t0, c0, s0;
+    double t0;
+    struct ms_bench_procstat c0, s0;
 };
 
 static void window_start(struct window *w, pid_t server)
 {
-    MS_ASSERT(ms_bench_proc_cpu_s(0, &w->c0) == 0);
-    MS_ASSERT(ms_bench_proc_cpu_s(server, &w->s0) == 0);
-    w->t0 = ms_bench_now_s();
+    MS_ASSERT(ms_bench_procstat_read(0, &w->c0) == 0);
+    MS_ASSERT(ms_bench_procstat_read(server, &w->s0) == 0);
+    w->t0 = bench_now_s();
 }
 
 /* Ends the window: seconds, and CPU seconds of client and server. */
 static double window_end(const struct window *w, pid_t server, double *client_cpu,
                          double *server_cpu)
 {
-    double t1 = ms_bench_now_s(), c1, s1;
-    MS_ASSERT(ms_bench_proc_cpu_s(0, &c1) == 0);
-    MS_ASSERT(ms_bench_proc_cpu_s(server, &s1) == 0);
-    *client_cpu = c1 - w->c0;
-    *server_cpu = s1 - w->s0;
+    double t1 = bench_now_s();
+    struct ms_bench_procstat c1, s1;
+    MS_ASSERT(ms_bench_procstat_read(0, &c1) == 0);
+    MS_ASSERT(ms_bench_procstat_read(server, &s1) == 0);
+    *client_cpu = ms_bench_procstat_cpu_s(&w->c0, &c1);
+    *server_cpu = ms_bench_procstat_cpu_s(&w->s0, &s1);
     return t1 - w->t0;
 }
 
@@ -208,7 +208,7 @@ static void *grpc_stream_main(void *arg)
     if (j->rc < 0)
         return NULL;
     const uint8_t *p = payload();
-    while (j->rc == 0 && ms_bench_now_s() < j->t_end) {
+    while (j->rc == 0 && bench_now_s() < j->t_end) {
         uint8_t prefix[MS_RPC_PB_PREFIX_MAX];
         struct ms_rpc_seg segs[2] = {
             {.ptr = prefix, .len = ms_rpc_pb_bytes_prefix(15, j->msg_bytes, prefix)},
@@ -285,10 +285,10 @@ static struct row stream_setting(const struct setting *set, const struct server_
         ms_rpc_client_destroy(c);
     }
     struct row row = {.setting = set->name, .msg_bytes = msg_bytes, .streams = set->streams};
-    row.mib_s = ms_bench_median(mib, RUNS);
-    row.cpu_s_per_gib = ms_bench_median(cpu, RUNS);
-    row.client_cpu_s_per_gib = ms_bench_median(ccpu, RUNS);
-    row.server_cpu_s_per_gib = ms_bench_median(scpu, RUNS);
+    row.mib_s = ms_bench_stats_median(mib, RUNS);
+    row.cpu_s_per_gib = ms_bench_stats_median(cpu, RUNS);
+    row.client_cpu_s_per_gib = ms_bench_stats_median(ccpu, RUNS);
+    row.server_cpu_s_per_gib = ms_bench_stats_median(scpu, RUNS);
     return row;
 }
 
@@ -298,7 +298,7 @@ struct unary_job {
     struct ms_rpc_client *c;
     double t_end;
     uint64_t calls;
-    struct ms_bench_lat lat;
+    struct ms_bench_hist lat; /* ns */
     int rc;
 };
 
@@ -307,7 +307,7 @@ static void *unary_main(void *arg)
     struct unary_job *j = arg;
     static const uint8_t req[UNARY_BYTES];
     while (j->rc == 0) {
-        double t0 = ms_bench_now_s();
+        double t0 = bench_now_s();
         if (t0 >= j->t_end)
             break;
         struct ms_rpc_seg seg = {.ptr = req, .len = sizeof(req)};
@@ -317,8 +317,8 @@ static void *unary_main(void *arg)
         free(resp);
         if (j->rc == 0 && len != UNARY_BYTES)
             j->rc = -EBADMSG;
-        if (j->rc == 0 && ms_bench_lat_add(&j->lat, (uint64_t)((ms_bench_now_s() - t0) * 1e9)) < 0)
-            j->rc = -ENOMEM;
+        if (j->rc == 0)
+            ms_bench_hist_record(&j->lat, (uint64_t)((bench_now_s() - t0) * 1e9));
         j->calls++;
     }
     return NULL;
@@ -343,11 +343,14 @@ static struct unary_result unary_run(const struct server_proc *sp, const struct 
     struct window w;
     window_start(&w, sp->pid);
     for (int i = 0; i < UNARY_THREADS; i++) {
+        ms_bench_hist_reset(&jobs[i].lat);
         jobs[i].c = c;
         jobs[i].t_end = w.t0 + seconds;
         MS_ASSERT(pthread_create(&t[i], NULL, unary_main, &jobs[i]) == 0);
     }
-    struct ms_bench_lat all = {0};
+    struct ms_bench_hist *all = malloc(sizeof(*all));
+    MS_ASSERT(all != NULL);
+    ms_bench_hist_reset(all);
     uint64_t calls = 0;
     for (int i = 0; i < UNARY_THREADS; i++) {
         pthread_join(t[i], NULL);
@@ -356,18 +359,17 @@ static struct unary_result unary_run(const struct server_proc *sp, const struct 
             exit(1);
         }
         calls += jobs[i].calls;
-        MS_ASSERT(ms_bench_lat_merge(&all, &jobs[i].lat) == 0);
-        ms_bench_lat_fini(&jobs[i].lat);
+        ms_bench_hist_merge(all, &jobs[i].lat);
     }
     double cc, sc;
     double secs = window_end(&w, sp->pid, &cc, &sc);
     struct unary_result r = {
         .calls_s = (double)calls / secs,
-        .p50_us = (double)ms_bench_lat_pct(&all, 50) / 1000,
-        .p99_us = (double)ms_bench_lat_pct(&all, 99) / 1000,
+        .p50_us = (double)ms_bench_hist_pct(all, 50) / 1000,
+        .p99_us = (double)ms_bench_hist_pct(all, 99) / 1000,
         .cpu_us_per_call = (cc + sc) / (double)calls * 1e6,
     };
-    ms_bench_lat_fini(&all);
+    free(all);
     free(jobs);
     ms_rpc_client_destroy(c);
     return r;
@@ -384,8 +386,8 @@ static struct unary_result unary_setting(const struct server_proc *sp,
         p99[r] = u.p99_us;
         cpu[r] = u.cpu_us_per_call;
     }
-    struct unary_result m = {ms_bench_median(calls, RUNS), ms_bench_median(p50, RUNS),
-                             ms_bench_median(p99, RUNS), ms_bench_median(cpu, RUNS)};
+    struct unary_result m = {ms_bench_stats_median(calls, RUNS), ms_bench_stats_median(p50, RUNS),
+                             ms_bench_stats_median(p99, RUNS), ms_bench_stats_median(cpu, RUNS)};
     return m;
 }
 

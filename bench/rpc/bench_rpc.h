@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "benchlib.h"
 #include "rpc/rpc.h"
 
 #define BENCH_PATH_MAX 256
@@ -24,6 +25,12 @@ struct bench_certs {
     struct ms_rpc_tls_files server;
     struct ms_rpc_tls_files client;
 };
+
+/* Monotonic seconds. */
+static inline double bench_now_s(void)
+{
+    return (double)ms_bench_clock_ns() / 1e9;
+}
 
 /* Fills the paths from bc->dir. */
 void bench_certs_paths(struct bench_certs *bc);

@@ -21,7 +21,6 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 
-#include "bench_proc.h"
 #include "bench_rpc.h"
 #include "common/ms_assert.h"
 
@@ -170,7 +169,7 @@ void *bench_tls_stream_main(void *arg)
     SSL *ssl = SSL_new(ctx);
     j->rc = fd >= 0 && ssl != NULL && SSL_set_fd(ssl, fd) == 1 && SSL_connect(ssl) == 1 ? 0 : -EIO;
     uint32_t len = (uint32_t)j->msg_bytes;
-    while (j->rc == 0 && ms_bench_now_s() < j->t_end) {
+    while (j->rc == 0 && bench_now_s() < j->t_end) {
         if (!write_full(ssl, &len, 4) || !write_full(ssl, zero, len))
             j->rc = -EIO;
     }

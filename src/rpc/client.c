@@ -1,6 +1,6 @@
 /*
- * client.c - the gRPC implementation of struct ms_rpc_client, and the ms_rpc_stream_* / ms_rpc_unary
- * entry points every client implementation shares.
+ * client.c - the gRPC implementation of struct ms_rpc_client, and the ms_rpc_stream_* /
+ * ms_rpc_unary entry points every client implementation shares.
  *
  * A client owns `connections` channels to one target, each with GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL
  * so each is its own TCP connection (GRPC-NOTES: a second connection beats more calls on one);

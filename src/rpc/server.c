@@ -138,7 +138,8 @@ static void scall_start(struct rpc_scall *sc, const grpc_op *ops, size_t n)
 {
     grpc_call_error e = grpc_call_start_batch(sc->gcall, ops, n, sc, NULL);
     if (e != GRPC_CALL_OK)
-        ms_log(MS_LOG_ERROR, "rpc", "event=start_batch_failed err=%s", grpc_call_error_to_string(e));
+        ms_log(MS_LOG_ERROR, "rpc", "event=start_batch_failed err=%s",
+               grpc_call_error_to_string(e));
     MS_ASSERT(e == GRPC_CALL_OK); /* only our own misuse makes start_batch fail */
 }
 

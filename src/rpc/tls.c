@@ -98,7 +98,8 @@ static int pem_check(const struct ms_rpc_tls_files *f, const char *ca, const cha
     X509 *x_cert = b_cert ? PEM_read_bio_X509(b_cert, NULL, NULL, NULL) : NULL;
     EVP_PKEY *pkey = b_key ? PEM_read_bio_PrivateKey(b_key, NULL, NULL, NULL) : NULL;
     if (x_ca == NULL)
-        ms_log(MS_LOG_ERROR, "rpc", "event=tls_config_bad file=%s why=no_ca_certificate", f->ca_path);
+        ms_log(MS_LOG_ERROR, "rpc", "event=tls_config_bad file=%s why=no_ca_certificate",
+               f->ca_path);
     else if (x_cert == NULL)
         ms_log(MS_LOG_ERROR, "rpc", "event=tls_config_bad file=%s why=no_certificate",
                f->cert_path);
