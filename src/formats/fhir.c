@@ -27,10 +27,11 @@
 
 #include "common/ms_assert.h"
 
-const char *const ms_fhir_date_elems[] = {
-    "effectiveDateTime", "effectiveInstant", "effectivePeriod.start", "issued", "date",
-    "authoredOn", "recordedDate", "onsetDateTime", "performedDateTime", "occurrenceDateTime",
-    "started", "birthDate", "timestamp", NULL,
+const struct ms_fhir_date_elem ms_fhir_date_elems[] = {
+    {NULL, "effectiveDateTime"}, {NULL, "effectiveInstant"}, {"effectivePeriod", "start"},
+    {NULL, "issued"}, {NULL, "date"}, {NULL, "authoredOn"}, {NULL, "recordedDate"},
+    {NULL, "onsetDateTime"}, {NULL, "performedDateTime"}, {NULL, "occurrenceDateTime"},
+    {NULL, "started"}, {NULL, "birthDate"}, {NULL, "timestamp"}, {NULL, NULL},
 };
 
 void ms_fhir_sum_init(struct ms_fhir_sum *s)

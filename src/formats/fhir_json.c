@@ -56,21 +56,9 @@ static json_object *jidx(json_object *a, size_t i)
 static struct ms_str find_date(json_object *r)
 {
     MS_ASSERT(r != NULL);
-    for (size_t i = 0; ms_fhir_date_elems[i] != NULL; i++) {
-        const char *name = ms_fhir_date_elems[i];
-        const char *dot = strchr(name, '.');
-        json_object *v;
-        if (dot == NULL) {
-            v = jget(r, name);
-        } else {
-            char parent[64];
-            size_t n = (size_t)(dot - name);
-            MS_ASSERT(n < sizeof(parent));
-            memcpy(parent, name, n);
-            parent[n] = '\0';
-            v = jget(jget(r, parent), dot + 1);
-        }
-        struct ms_str s = jstr(v);
+    for (const struct ms_fhir_date_elem *e = ms_fhir_date_elems; e->leaf != NULL; e++) {
+        json_object *holder = e->parent != NULL ? jget(r, e->parent) : r;
+        struct ms_str s = jstr(jget(holder, e->leaf));
         if (s.p != NULL)
             return s;
     }

@@ -35,21 +35,9 @@ static xmlNodePtr child(xmlNodePtr n, const char *name)
 static struct ms_str find_date(xmlNodePtr r)
 {
     MS_ASSERT(r != NULL);
-    for (size_t i = 0; ms_fhir_date_elems[i] != NULL; i++) {
-        const char *name = ms_fhir_date_elems[i];
-        const char *dot = strchr(name, '.');
-        xmlNodePtr v;
-        if (dot == NULL) {
-            v = child(r, name);
-        } else {
-            char parent[64];
-            size_t n = (size_t)(dot - name);
-            MS_ASSERT(n < sizeof(parent));
-            memcpy(parent, name, n);
-            parent[n] = '\0';
-            v = child(child(r, parent), dot + 1);
-        }
-        struct ms_str s = value_of(v);
+    for (const struct ms_fhir_date_elem *e = ms_fhir_date_elems; e->leaf != NULL; e++) {
+        xmlNodePtr holder = e->parent != NULL ? child(r, e->parent) : r;
+        struct ms_str s = value_of(child(holder, e->leaf));
         if (s.p != NULL)
             return s;
     }

@@ -99,9 +99,16 @@ struct ms_fhir_res {
     struct ms_str date;       /* first date element by the documented order */
 };
 
-/* Names of the date elements in the order they are tried (NULL-terminated). An entry
- * "effectivePeriod.start" means child "start" of element "effectivePeriod". */
-extern const char *const ms_fhir_date_elems[];
+/* One date element: child leaf of element parent ("effectivePeriod" / "start"), or the
+ * resource's own element leaf when parent is NULL. */
+struct ms_fhir_date_elem {
+    const char *parent;
+    const char *leaf;
+};
+
+/* The date elements in the order they are tried, ended by an entry whose leaf is NULL.
+ * Shared by the JSON and XML front-ends, so both pick the same date. */
+extern const struct ms_fhir_date_elem ms_fhir_date_elems[];
 
 /* Summary of one document (single resource or Bundle). */
 struct ms_fhir_sum {
