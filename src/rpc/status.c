@@ -76,7 +76,7 @@ static const struct reason_row errno_reasons[] = {
 
 /* Finer reasons a handler may send instead of the code's own; each names one code. */
 static const struct reason_row fine_reasons[] = {
-    {MEDSTORE_ETOKEN, "token-malformed"}, {MEDSTORE_ETOKEN, "token-signature"},
+    {MEDSTORE_ETOKEN, "token-format"}, {MEDSTORE_ETOKEN, "token-signature"},
     {MEDSTORE_ETOKEN, "token-key"},       {MEDSTORE_ETOKEN, "token-expired"},
     {MEDSTORE_ETOKEN, "token-audience"},  {MEDSTORE_ETOKEN, "token-object"},
     {MEDSTORE_ETOKEN, "token-fragment"},  {MEDSTORE_ETOKEN, "token-action"},

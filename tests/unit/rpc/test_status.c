@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "rpc/captoken.h"
 #include "rpc/rpc.h"
 #include "rpc/rpc_int.h"
 
@@ -89,6 +90,17 @@ static void test_grpc_status_fallback(void **state)
     assert_int_equal(ms_rpc_code_of_grpc_status(99), -MEDSTORE_EINTERNAL);
 }
 
+/* Every capability-token rejection reason (captoken.h) is known and maps to ETOKEN. */
+static void test_captoken_reasons_known__Y_TRN_2(void **state)
+{
+    (void)state;
+    for (int r = MS_CAPTOKEN_OK + 1; r < MS_CAPTOKEN_R_COUNT; r++) {
+        const char *reason = ms_captoken_reason_str((enum ms_captoken_reason)r);
+        assert_true(ms_rpc_reason_is_valid(reason));
+        assert_int_equal(ms_rpc_code_of_reason(reason), -MEDSTORE_ETOKEN);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -97,6 +109,7 @@ int main(void)
         cmocka_unit_test(test_examples_from_the_brief),
         cmocka_unit_test(test_unknown_and_malformed_reasons),
         cmocka_unit_test(test_grpc_status_fallback),
+        cmocka_unit_test(test_captoken_reasons_known__Y_TRN_2),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
