@@ -16,6 +16,7 @@
 
 #include "formats/formats.h"
 #include "formats/formats_int.h"
+#include "meta_expect.h"
 
 #define TS_IMPLICIT "1.2.840.10008.1.2"
 #define TS_EXPLICIT "1.2.840.10008.1.2.1"
@@ -146,18 +147,6 @@ static void tail_attrs(struct dbuf *b)
 static int run(const struct dbuf *b, struct ms_meta *m)
 {
     return ms_formats_extract(b->p, b->n, m);
-}
-
-static void assert_val(const struct ms_meta *m, enum ms_meta_key k, const char *want)
-{
-    const struct ms_meta_str *v = ms_meta_get(m, k);
-    if (want == NULL) {
-        assert_null(v);
-        return;
-    }
-    assert_non_null(v);
-    assert_int_equal(v->len, strlen(want));
-    assert_memory_equal(v->ptr, want, v->len);
 }
 
 /* Expects extraction to fail with code; the meta then holds nothing. */

@@ -12,23 +12,12 @@
 
 #include "formats/formats.h"
 #include "formats/formats_int.h"
+#include "meta_expect.h"
 
 static struct ms_str S(const char *s)
 {
     struct ms_str r = {s, s ? strlen(s) : 0};
     return r;
-}
-
-static void assert_val(const struct ms_meta *m, enum ms_meta_key k, const char *want)
-{
-    const struct ms_meta_str *v = ms_meta_get(m, k);
-    if (want == NULL) {
-        assert_null(v);
-        return;
-    }
-    assert_non_null(v);
-    assert_int_equal(v->len, strlen(want));
-    assert_memory_equal(v->ptr, want, v->len);
 }
 
 static struct ms_fhir_res patient(const char *id, const char *url, const char *sys,

@@ -14,22 +14,11 @@
 
 #include "formats/formats.h"
 #include "formats/formats_int.h"
+#include "meta_expect.h"
 
 static int run(const char *s, struct ms_meta *m)
 {
     return ms_formats_extract((const uint8_t *)s, strlen(s), m);
-}
-
-static void assert_val(const struct ms_meta *m, enum ms_meta_key k, const char *want)
-{
-    const struct ms_meta_str *v = ms_meta_get(m, k);
-    if (want == NULL) {
-        assert_null(v);
-        return;
-    }
-    assert_non_null(v);
-    assert_int_equal(v->len, strlen(want));
-    assert_memory_equal(v->ptr, want, v->len);
 }
 
 static void test_patient_resource(void **state)

@@ -13,22 +13,11 @@
 
 #include "formats/formats.h"
 #include "formats/formats_int.h"
+#include "meta_expect.h"
 
 static int run(const char *msg, struct ms_meta *m)
 {
     return ms_formats_extract((const uint8_t *)msg, strlen(msg), m);
-}
-
-static void assert_val(const struct ms_meta *m, enum ms_meta_key k, const char *want)
-{
-    const struct ms_meta_str *v = ms_meta_get(m, k);
-    if (want == NULL) {
-        assert_null(v);
-        return;
-    }
-    assert_non_null(v);
-    assert_int_equal(v->len, strlen(want));
-    assert_memory_equal(v->ptr, want, v->len);
 }
 
 #define MSH "MSH|^~\\&|APP|FAC|RAPP|RFAC|20240102030405+0100||ADT^A01^ADT_A01|CTRL42|P|2.5"

@@ -15,18 +15,7 @@
 
 #include "formats/formats.h"
 #include "formats/formats_int.h"
-
-static void assert_val(const struct ms_meta *m, enum ms_meta_key k, const char *want)
-{
-    const struct ms_meta_str *v = ms_meta_get(m, k);
-    if (want == NULL) {
-        assert_null(v);
-        return;
-    }
-    assert_non_null(v);
-    assert_int_equal(v->len, strlen(want));
-    assert_memory_equal(v->ptr, want, v->len);
-}
+#include "meta_expect.h"
 
 static void test_set_get_and_many_values_stay_valid(void **state)
 {
