@@ -96,13 +96,11 @@ int ms_xml_parse(const uint8_t *b, size_t len, struct ms_meta *m, struct _xmlDoc
     return 0;
 }
 
-struct _xmlNode *ms_xml_child(struct _xmlNode *parent, const char *ns, const char *name)
+/* The first element named ns:name among c and its following siblings, or NULL. */
+static xmlNodePtr element_from(xmlNodePtr c, const char *ns, const char *name)
 {
     MS_ASSERT(ns != NULL && name != NULL);
-    if (parent == NULL)
-        return NULL;
-    MS_ASSERT(parent->type == XML_ELEMENT_NODE);
-    for (xmlNodePtr c = parent->children; c != NULL; c = c->next) {
+    for (; c != NULL; c = c->next) {
         if (c->type != XML_ELEMENT_NODE || c->ns == NULL)
             continue;
         if (xmlStrEqual(c->name, (const xmlChar *)name) &&
@@ -112,17 +110,19 @@ struct _xmlNode *ms_xml_child(struct _xmlNode *parent, const char *ns, const cha
     return NULL;
 }
 
+struct _xmlNode *ms_xml_child(struct _xmlNode *parent, const char *ns, const char *name)
+{
+    MS_ASSERT(ns != NULL && name != NULL);
+    if (parent == NULL)
+        return NULL;
+    MS_ASSERT(parent->type == XML_ELEMENT_NODE);
+    return element_from(parent->children, ns, name);
+}
+
 struct _xmlNode *ms_xml_next(struct _xmlNode *node, const char *ns, const char *name)
 {
     MS_ASSERT(ns != NULL && name != NULL);
-    for (xmlNodePtr c = node == NULL ? NULL : node->next; c != NULL; c = c->next) {
-        if (c->type != XML_ELEMENT_NODE || c->ns == NULL)
-            continue;
-        if (xmlStrEqual(c->name, (const xmlChar *)name) &&
-            xmlStrEqual(c->ns->href, (const xmlChar *)ns))
-            return c;
-    }
-    return NULL;
+    return element_from(node == NULL ? NULL : node->next, ns, name);
 }
 
 struct _xmlNode *ms_xml_first_element(struct _xmlNode *parent)
