@@ -246,6 +246,28 @@ static int check_len(struct dcm_rd *rd, const struct dcm_elem *e, size_t end)
 static int walk_dataset(struct dcm_rd *rd, size_t *off, size_t end, struct dcm_enc enc,
                         unsigned depth, bool in_item, bool top);
 
+/* Reads the next element of an undefined-length container at *off (before end; missing is
+ * the failure reason when none is). Returns 1 with *off moved past it at the sequence
+ * delimiter, 0 with *e filled for any other element, or a negative code. */
+static int read_until_delim(struct dcm_rd *rd, size_t *off, size_t end, struct dcm_enc enc,
+                            const char *missing, struct dcm_elem *e)
+{
+    MS_ASSERT(*off <= end);
+    MS_ASSERT(missing != NULL && e != NULL);
+    if (*off >= end)
+        return fail(rd, short_code(rd, end), missing, *off);
+    int rc = read_elem(rd, *off, end, enc, e);
+    if (rc < 0)
+        return rc;
+    if (e->tag != TAG_SEQ_DELIM)
+        return 0;
+    if (e->len != 0)
+        return fail(rd, -MEDSTORE_EFORMAT, "dicom: sequence delimiter with a length",
+                    e->hdr_off);
+    *off = e->val_off;
+    return 1;
+}
+
 /* Walks encapsulated Pixel Data: fragment items up to the sequence delimiter. */
 static int walk_fragments(struct dcm_rd *rd, size_t *off, size_t end, struct dcm_enc enc)
 {
@@ -253,19 +275,10 @@ static int walk_fragments(struct dcm_rd *rd, size_t *off, size_t end, struct dcm
     MS_ASSERT(end <= rd->len);
     for (;;) {
         struct dcm_elem e;
-        if (*off >= end)
-            return fail(rd, short_code(rd, end), "dicom: Pixel Data lacks its sequence delimiter",
-                        *off);
-        int rc = read_elem(rd, *off, end, enc, &e);
-        if (rc < 0)
-            return rc;
-        if (e.tag == TAG_SEQ_DELIM) {
-            if (e.len != 0)
-                return fail(rd, -MEDSTORE_EFORMAT, "dicom: sequence delimiter with a length",
-                            e.hdr_off);
-            *off = e.val_off;
-            return 0;
-        }
+        int rc = read_until_delim(rd, off, end, enc,
+                                  "dicom: Pixel Data lacks its sequence delimiter", &e);
+        if (rc != 0)
+            return rc < 0 ? rc : 0;
         if (e.tag != TAG_ITEM)
             return fail(rd, -MEDSTORE_EFORMAT, "dicom: Pixel Data fragment is not an item",
                         e.hdr_off);
@@ -289,18 +302,9 @@ static int walk_sequence(struct dcm_rd *rd, size_t *off, size_t end, struct dcm_
         return fail(rd, -MEDSTORE_ELIMIT, "dicom: sequences nested too deep", *off);
     for (;;) {
         struct dcm_elem e;
-        if (*off >= end)
-            return fail(rd, short_code(rd, end), "dicom: sequence lacks its delimiter", *off);
-        int rc = read_elem(rd, *off, end, enc, &e);
-        if (rc < 0)
-            return rc;
-        if (e.tag == TAG_SEQ_DELIM) {
-            if (e.len != 0)
-                return fail(rd, -MEDSTORE_EFORMAT, "dicom: sequence delimiter with a length",
-                            e.hdr_off);
-            *off = e.val_off;
-            return 0;
-        }
+        int rc = read_until_delim(rd, off, end, enc, "dicom: sequence lacks its delimiter", &e);
+        if (rc != 0)
+            return rc < 0 ? rc : 0;
         if (e.tag != TAG_ITEM)
             return fail(rd, -MEDSTORE_EFORMAT, "dicom: sequence holds something not an item",
                         e.hdr_off);
