@@ -104,9 +104,13 @@ static void status_fill(struct ms_rpc_status *st, grpc_status_code status, grpc_
     st->code = code < 0 ? code : ms_rpc_code_of_grpc_status((int)status);
     MS_ASSERT(st->code < 0);
     if (status == GRPC_STATUS_UNAVAILABLE && st->reason[0] == '\0') {
-        bool tls = strstr(st->message, "andshake") != NULL || strstr(st->message, "SSL") != NULL;
+        /* Log gRPC's whole text: it names the TLS failure. A server refusing our certificate
+         * shows only as "Socket closed" here (TLS 1.3 checks it after our side finished). */
+        char detail[512];
+        rpc_slice_to_text(details, detail, sizeof(detail));
+        bool tls = strstr(detail, "andshake") != NULL || strstr(detail, "SSL") != NULL;
         ms_log(MS_LOG_WARN, "rpc", "event=%s target=%s method=%s detail=\"%s\"",
-               tls ? "tls_handshake_failed" : "peer_unavailable", target, method, st->message);
+               tls ? "tls_handshake_failed" : "peer_unavailable", target, method, detail);
     }
 }
 
