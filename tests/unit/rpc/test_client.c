@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "rpc/rpc.h"
@@ -97,9 +98,11 @@ static void test_send_after_server_failed(void **state)
     assert_int_equal(ms_rpc_stream_open(c, FX_UPLOAD, NULL, &str), 0);
     uint8_t junk[2] = {0x7a, 0x00}; /* data before the header: the handler fails the call */
     int rc = 0;
-    for (int i = 0; i < 200 && rc == 0; i++) {
+    for (int i = 0; i < 2000 && rc == 0; i++) { /* until the status has come back */
         struct ms_rpc_seg seg = {.ptr = junk, .len = sizeof(junk)};
         rc = ms_rpc_stream_send(str, &seg, 1);
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
     }
     assert_int_equal(rc, -EPIPE);
     struct ms_rpc_status st;
