@@ -508,7 +508,7 @@ int ms_rpc_client_create(const struct ms_rpc_client_config *cfg, struct ms_rpc_c
 {
     MS_ASSERT(out != NULL);
     if (cfg == NULL || cfg->target == NULL || strlen(cfg->target) >= TARGET_MAX ||
-        cfg->connections > MAX_CHANNELS || cfg->max_message_bytes > INT32_MAX)
+        cfg->connections > MAX_CHANNELS || cfg->max_message_bytes > MS_RPC_MSG_MAX)
         return -EINVAL;
     grpc_channel_credentials *creds;
     int rc = client_creds(cfg, &creds);

@@ -35,12 +35,15 @@
 #include <stdint.h>
 
 #include "common/err.h"
+#include "common/ms_limits.h"
 
 /* Largest bulk payload per message (PutFragment / GetFragment data): 4 MiB. */
 #define MS_RPC_MAX_CHUNK_BYTES (4u * 1024u * 1024u)
-/* Largest message on the wire, both directions, both ends: a chunk plus its framing and the
- * few small fields beside it. Bigger messages fail with RESOURCE_EXHAUSTED. */
-#define MS_RPC_MAX_MESSAGE_BYTES (MS_RPC_MAX_CHUNK_BYTES + 64u * 1024u)
+/* Default largest message on the wire, both directions, both ends: a chunk plus its framing and
+ * the few small fields beside it (ms_limits.h's overhead allowance). Bigger messages fail with
+ * RESOURCE_EXHAUSTED. A server or client may raise it up to the project cap MS_RPC_MSG_MAX. */
+#define MS_RPC_MAX_MESSAGE_BYTES (MS_RPC_MAX_CHUNK_BYTES + MS_RPC_MSG_OVERHEAD_MAX)
+_Static_assert(MS_RPC_MAX_MESSAGE_BYTES <= MS_RPC_MSG_MAX, "default within the project cap");
 /* Segments per outgoing message (ms_rpc_seg arrays). */
 #define MS_RPC_MAX_SEGS 8
 /* Initial metadata entries per client call. */
@@ -217,7 +220,7 @@ struct ms_rpc_server_config {
     const char *insecure_principal; /* principal handlers see in insecure mode; NULL = "insecure" */
     unsigned cq_threads;            /* completion-queue threads; 0 = min(2, online cores) */
     bool data_tuning;               /* 1 MiB TCP read chunks (GRPC-NOTES): data servers (nodes) */
-    size_t max_message_bytes;       /* 0 = MS_RPC_MAX_MESSAGE_BYTES */
+    size_t max_message_bytes;       /* 0 = MS_RPC_MAX_MESSAGE_BYTES; at most MS_RPC_MSG_MAX */
     unsigned shutdown_grace_ms;     /* in-flight calls get this long at stop; 0 = 5000 */
     unsigned max_calls;             /* calls admitted at once; more get RESOURCE_EXHAUSTED
                                        (reason too-many-calls); 0 = 1024 */
@@ -358,7 +361,7 @@ struct ms_rpc_client_config {
     unsigned connections;             /* TCP connections (channels) to the peer; 0 = 1 */
     unsigned default_deadline_ms;     /* 0 = MS_RPC_DEFAULT_DEADLINE_MS */
     bool data_tuning;                 /* 1 MiB TCP read chunks on the client side */
-    size_t max_message_bytes;         /* 0 = MS_RPC_MAX_MESSAGE_BYTES */
+    size_t max_message_bytes;         /* 0 = MS_RPC_MAX_MESSAGE_BYTES; at most MS_RPC_MSG_MAX */
 };
 
 /* Creates a gRPC client (connections are made lazily, at the first call). Returns 0 and *out,

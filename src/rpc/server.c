@@ -760,7 +760,7 @@ int ms_rpc_server_create(const struct ms_rpc_server_config *cfg,
 {
     MS_ASSERT(out != NULL);
     if (cfg == NULL || cfg->listen_addr == NULL || cfg->cq_threads > 64 ||
-        cfg->max_message_bytes > INT32_MAX)
+        cfg->max_message_bytes > MS_RPC_MSG_MAX)
         return -EINVAL;
     int rc = methods_check(methods, nmethods);
     if (rc < 0)
