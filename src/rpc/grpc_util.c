@@ -59,6 +59,13 @@ void rpc_args_init(struct rpc_args *a, size_t max_message_bytes, bool data_tunin
     a->args.args = a->arg;
 }
 
+void rpc_args_add_int(struct rpc_args *a, const char *key, int value)
+{
+    MS_ASSERT(a != NULL && key != NULL);
+    MS_ASSERT(a->args.num_args < MS_ARRAY_LEN(a->arg));
+    a->arg[a->args.num_args++] = arg_int(key, value);
+}
+
 void rpc_args_add_quota(struct rpc_args *a, grpc_resource_quota *quota)
 {
     MS_ASSERT(a != NULL && quota != NULL);

@@ -65,6 +65,9 @@ struct rpc_args {
 void rpc_args_init(struct rpc_args *a, size_t max_message_bytes, bool data_tuning,
                    bool local_pool, const char *override_name);
 
+/* Adds an integer argument (key borrowed: a string literal). */
+void rpc_args_add_int(struct rpc_args *a, const char *key, int value);
+
 /* Adds a resource quota of bytes to a (gRPC copies the argument and takes its own reference;
  * the caller unrefs quota after creating the server or channel). */
 void rpc_args_add_quota(struct rpc_args *a, grpc_resource_quota *quota);

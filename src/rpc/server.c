@@ -732,6 +732,10 @@ static void server_build(struct ms_rpc_server *srv, const struct ms_rpc_server_c
     struct rpc_args a;
     rpc_args_init(&a, cfg->max_message_bytes ? cfg->max_message_bytes : MS_RPC_MAX_MESSAGE_BYTES,
                   cfg->data_tuning, false, NULL);
+    /* gRPC 1.51 clones the listener once per completion queue with SO_REUSEPORT; bound to port
+     * 0, a clone gets a second random port, so a server would listen where it was not told to
+     * (Y-PRC-1). Without reuseport every CQ shares the one listener. */
+    rpc_args_add_int(&a, GRPC_ARG_ALLOW_REUSEPORT, 0);
     grpc_resource_quota *quota = NULL;
     if (cfg->memory_quota_bytes > 0) {
         quota = grpc_resource_quota_create("medstore-server");

@@ -207,6 +207,22 @@ static void test_listens_only_on_configured_port__Y_PRC_1(void **state)
     assert_int_equal(ports[0], T.port);
 }
 
+/* Bound to port 0 the node must still listen on exactly the one port it reports: gRPC 1.51
+ * would otherwise clone the listener per completion queue onto a second random port. */
+static void test_port_zero_listens_once__Y_PRC_1(void **state)
+{
+    (void)state;
+    struct nh_node n = {0};
+    struct nh_opts o = {.listen = "127.0.0.1:0"};
+    assert_int_equal(nh_node_start(&n, &T.pki, &o), 0);
+    int ports[16];
+    size_t count = nh_listening_ports(n.pid, ports, 16);
+    int reported = n.port;
+    assert_int_equal(nh_node_stop(&n), 0);
+    assert_int_equal(count, 1);
+    assert_int_equal(ports[0], reported);
+}
+
 /* Starts a node that must refuse to start; returns its exit status. */
 static int start_refused(const struct nh_opts *o, const char *log_needle)
 {
@@ -260,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_plaintext_client_refused__Y_TRN_1),
         cmocka_unit_test(test_tls13_negotiated__Y_TRN_1),
         cmocka_unit_test(test_listens_only_on_configured_port__Y_PRC_1),
+        cmocka_unit_test(test_port_zero_listens_once__Y_PRC_1),
         cmocka_unit_test(test_insecure_refused_off_loopback),
         cmocka_unit_test(test_bad_config_refused_with_line),
         cmocka_unit_test(test_help_exits_0),
