@@ -57,10 +57,11 @@ jobs=$(nproc 2>/dev/null || echo 2)
 setup() { # dir, extra meson args...
   local dir=$1; shift
   if [ -d "$dir" ] && [ -f "$dir/build.ninja" ]; then
-    meson setup --reconfigure "$dir" "$@" >/dev/null
+    meson setup --reconfigure "$dir" "$@" >"$dir.setup.log" 2>&1 || { tail -20 "$dir.setup.log"; return 1; }
   else
     rm -rf "$dir"
-    meson setup "$dir" "$@" >/dev/null
+    mkdir -p "$(dirname "$dir")"
+    meson setup "$dir" "$@" >"$dir.setup.log" 2>&1 || { tail -20 "$dir.setup.log"; return 1; }
   fi
 }
 
