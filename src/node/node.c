@@ -74,6 +74,9 @@ static const struct ms_config_key node_keys[] = {
      .max = 64},
     {.name = "workers", .type = MS_CONFIG_U64, .default_value = "16", .min = 1,
      .max = MS_NODE_SERVICE_WORKERS_MAX},
+    {.name = "rpc_max_calls", .type = MS_CONFIG_U64, .default_value = "1024", .min = 1,
+     .max = 65536},
+    {.name = "rpc_memory_quota", .type = MS_CONFIG_SIZE, .default_value = "0"},
 };
 
 static const struct ms_config_schema node_schema = {
@@ -318,6 +321,8 @@ static int start_service(struct ms_node *n, const struct ms_node_opts *opts)
         .insecure_for_tests = opts->insecure_for_tests,
         .cq_threads = (unsigned)ms_config_get_u64(c, "cq_threads"),
         .data_tuning = true,
+        .max_calls = (unsigned)ms_config_get_u64(c, "rpc_max_calls"),
+        .memory_quota_bytes = (size_t)ms_config_get_u64(c, "rpc_memory_quota"),
     };
     rc = ms_rpc_server_create(&sc, methods, MS_NODE_RPC_METHODS, &n->srv);
     if (rc == 0)
