@@ -4,35 +4,42 @@
  * the damage report and the scrub thread in scrub.c, the catalogue encoding in catalog.c.
  * SQLite's pager.c is the model: state diagram and transition table first, then the code.
  *
- * State of one fragment (docs/node.md "On-disk layout and crash guarantees"):
+ * State of one fragment (docs/node.md "On-disk layout and crash guarantees"). The file lives
+ * under its final name frags/xx/<oid>.<i> from its creation on; whether it exists as a
+ * fragment is decided by the catalogue record alone, so "writing" files are invisible:
  *
  *            put_begin              put_commit -> commit_round          delete
  *   absent ────────────► writing ─────────────────────────► committed ─────────► wiping
- *     ▲                 tmp/<oid>.<i>.<rnd>           frags/xx/<oid>.<i>          │
- *     │                    │                          + catalogue rec            │
- *     │◄───────────────────┘ put_abort, failed commit, recover_tmp               │
+ *     ▲               frags/xx/<oid>.<i>               + catalogue rec            │
+ *     │             (no record; created lazily)                                   │
+ *     │◄───────────────────┘ put_abort, failed commit, recover_orphans            │
  *     │◄─────────────────────────────────────────────────────────────────────────┘
  *                       ms_wipe_finish (also ms_wipe_resume_all at open)
  *
  *   transition              function                    durable when
- *   absent -> writing       ms_fragstore_put_begin      never (temp names are never visible)
- *   writing -> committed    commit_round                rename; fdatasync + fsync of tmp/
- *                                                       and frags/xx in one concurrent
- *                                                       batch; synced kv batch; the ack
- *   writing -> absent       put_cleanup, recover_tmp    zero-overwrite + unlink
+ *   absent -> writing       ms_fragstore_put_begin      never (no record: never visible)
+ *   writing -> committed    commit_round                fdatasync + fsync of frags/xx in
+ *                                                       one concurrent batch; synced kv
+ *                                                       batch; then the ack
+ *   writing -> absent       put_cleanup                 zero-overwrite + unlink + dir fsync
  *   committed -> wiping     ms_fragstore_delete         synced batch: intent + state 2
  *   wiping -> absent        ms_wipe_finish              zeros synced, unlink, dir fsync, batch
  *   file without record     recover_orphans (open)      zero-overwrite + unlink (never acked)
+ *   tmp/ file (old layout)  recover_tmp (open)          zero-overwrite + unlink
  *
  * Invariants:
- *   - A catalogue record in state committed exists only for a file that was fdatasynced,
- *     renamed to its final name and whose directory was fsynced before the record's synced
- *     batch (commit_round keeps this order); the ack follows the batch.
+ *   - A catalogue record in state committed exists only for a file that was fdatasynced and
+ *     whose directory was fsynced (its name durable) before the record's synced batch
+ *     (commit_round keeps this order); the ack follows the batch.
+ *   - Every read path (get, stat, list, verify, scrub) starts from a committed record, so a
+ *     file without one (a put in progress, a put cut by a crash or a failed cleanup) is never
+ *     served; open wipes such files, and a put that finds one under its name wipes it first.
  *   - Every byte of a committed file passed the codec's streaming validator (header, each
- *     record's XXH3-128, index block, footer) before the rename; the file is exactly the
- *     fragment (O_DIRECT padding is truncated away before the data sync).
+ *     record's XXH3-128, index block, footer) before its record was written; the file is
+ *     exactly the fragment (O_DIRECT padding is truncated away before the data sync).
  *   - At most one put or delete per fragment key at a time (busy set), so the catalogue check
- *     in put_begin cannot race another commit of the same key.
+ *     in put_begin cannot race another commit of the same key, and no two sessions ever
+ *     create the same name.
  *   - Reads deliver a record's bytes only after its checksum matched (get never returns wrong
  *     bytes); a mismatch is -MEDSTORE_ECORRUPT plus a scrub-report row.
  * Refuses: headers that fail ms_frag_hdr_decode or name another fragment (before any write),
@@ -61,9 +68,9 @@
 #include "node/io_uring_backend.h"
 
 #define FS_IO_BATCH_MAX 64u
-/* One commit round's sync batch: an fdatasync per session, plus tmp/ and one frags/xx per
- * session at most. */
-#define FS_ROUND_REQS_MAX (2u * FS_IO_BATCH_MAX + 1u)
+/* One commit round's sync batch: an fdatasync per session, plus one frags/xx per session at
+ * most. */
+#define FS_ROUND_REQS_MAX (2u * FS_IO_BATCH_MAX)
 
 _Static_assert(FS_DEFAULT_SESSIONS <= FS_IO_BATCH_MAX, "a commit round fits one io batch");
 _Static_assert(FS_ROUND_REQS_MAX <= FS_IO_REQS_MAX, "fs_io_run takes a whole round");
@@ -618,9 +625,9 @@ static void slot_release(struct ms_fragstore_put *p)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Resets a fresh slot for key and names its temp file. The file itself is created only when
- * the stage first fills (session_open): a fragment that fits the stage touches the disk only
- * at commit, and an abort before then has nothing to wipe. */
+/* Resets a fresh slot for key. The fragment's file is created only when the stage first
+ * fills (session_open): a fragment that fits the stage touches the disk only at commit, and
+ * an abort before then has nothing to wipe. */
 static void session_start(struct ms_fragstore_put *p, const struct ms_fragstore_key *key,
                           const struct ms_frag_hdr *hdr, const uint8_t *hdr_bytes)
 {
@@ -630,7 +637,6 @@ static void session_start(struct ms_fragstore_put *p, const struct ms_fragstore_
     p->hdr = *hdr;
     memcpy(p->hdr_csum, hdr_bytes + MS_FRAG_OFF_CSUM, MS_FRAG_CSUM_BYTES);
     p->err = 0;
-    p->renamed = false;
     p->commit_done = false;
     p->commit_rc = 0;
     p->next_commit = NULL;
@@ -640,20 +646,40 @@ static void session_start(struct ms_fragstore_put *p, const struct ms_fragstore_
     memcpy(p->stage, hdr_bytes, MS_FRAG_HDR_BYTES);
     p->stage_len = MS_FRAG_HDR_BYTES;
     p->file_bytes = MS_FRAG_HDR_BYTES;
-    ms_frag_check_init(&p->chk, hdr);
-
-    static atomic_uint_fast64_t fallback_counter;
-    uint64_t rnd = 0;
-    if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) /* uniqueness is enough */
-        rnd = atomic_fetch_add(&fallback_counter, 1) ^ ((uint64_t)p->slot << 48);
-    char base[FS_NAME_MAX];
-    fs_frag_name(key, base);
-    snprintf(p->tmp_name, sizeof(p->tmp_name), "%.35s.%016" PRIx64, base, rnd);
     p->direct = false;
+    ms_frag_check_init(&p->chk, hdr);
     MS_ASSERT(p->stage_len <= p->stage_cap);
 }
 
-/* Creates the session's temp file. want_direct: a stream larger than the stage, written in
+/* Creates (O_EXCL) the fragment's file under its final name frags/xx/<oid>.<idx>; the name
+ * is not visible through the store until the catalogue records the fragment committed. */
+static int session_create(struct ms_fragstore_put *p, bool want_direct, bool *direct)
+{
+    struct ms_fragstore *s = p->store;
+    char name[FS_NAME_MAX];
+    fs_frag_name(&p->key, name);
+    int dirfd = fs_subdir_fd(s, &p->key);
+    int flags = O_WRONLY | O_CREAT | O_EXCL;
+    *direct = false;
+    pthread_mutex_lock(&s->io_mu);
+    int fd = want_direct && s->try_direct
+                 ? ms_io_open_direct(s->io, dirfd, name, flags, 0600, direct)
+                 : ms_io_open(s->io, dirfd, name, flags, 0600);
+    pthread_mutex_unlock(&s->io_mu);
+    if (fd != -EEXIST)
+        return fd;
+    /* A file without a committed record under our name (we hold the key and the catalogue
+     * had no record): left by a put whose cleanup failed. It was never acknowledged; it
+     * holds ciphertext, so it is wiped like an orphan, then the name is ours. */
+    ms_log(MS_LOG_WARN, "node", "event=put_found_leftover action=wipe frag=%u",
+           (unsigned)p->key.frag_index);
+    pthread_mutex_lock(s->sio_mu);
+    int rc = ms_wipe_file(s, dirfd, name);
+    pthread_mutex_unlock(s->sio_mu);
+    return rc < 0 ? rc : -EAGAIN;
+}
+
+/* Creates the session's file. want_direct: a stream larger than FS_BUFFERED_MAX, written in
  * aligned chunks with O_DIRECT where the filesystem allows; otherwise (the whole fragment is
  * in the stage at commit) one buffered write of its exact length, so no padding and no
  * truncate, and the fdatasync of the round writes it out. */
@@ -662,14 +688,11 @@ static int session_open(struct ms_fragstore_put *p, bool want_direct)
     struct ms_fragstore *s = p->store;
     MS_ASSERT(p->in_use && p->fd < 0);
     bool direct = false;
-    int flags = O_WRONLY | O_CREAT | O_EXCL;
-    pthread_mutex_lock(&s->io_mu);
-    int fd = want_direct && s->try_direct
-                 ? ms_io_open_direct(s->io, s->tmp_fd, p->tmp_name, flags, 0600, &direct)
-                 : ms_io_open(s->io, s->tmp_fd, p->tmp_name, flags, 0600);
-    pthread_mutex_unlock(&s->io_mu);
+    int fd = session_create(p, want_direct, &direct);
+    if (fd == -EAGAIN) /* a leftover was wiped: once more */
+        fd = session_create(p, want_direct, &direct);
     if (fd < 0)
-        return fd;
+        return fd == -EAGAIN ? -EEXIST : fd;
     p->fd = fd;
     p->direct = direct;
     if (want_direct && s->try_direct)
@@ -792,10 +815,10 @@ int ms_fragstore_put_append(struct ms_fragstore_put *p, const uint8_t *bytes, si
     return rc;
 }
 
-/* Removes every trace of a put that will not be acknowledged: wipes the file (temp or
- * already renamed; there is none when the fragment never left the stage) and releases the
- * slot and the key. A failure here (dead port) leaves the file for the next open's recovery,
- * which wipes it. */
+/* Removes every trace of a put that will not be acknowledged: wipes the file (there is none
+ * when the fragment never left the stage), syncs its directory, and releases the slot and the
+ * key. A failure here (dead port) leaves a file without a committed record, which no read
+ * sees and the next open's recovery (or the next put of the key) wipes. */
 static void put_cleanup(struct ms_fragstore_put *p)
 {
     struct ms_fragstore *s = p->store;
@@ -804,9 +827,9 @@ static void put_cleanup(struct ms_fragstore_put *p)
     if (p->fd >= 0) {
         char name[FS_NAME_MAX];
         fs_frag_name(&p->key, name);
-        int dirfd = p->renamed ? fs_subdir_fd(s, &p->key) : s->tmp_fd;
+        int dirfd = fs_subdir_fd(s, &p->key);
         pthread_mutex_lock(s->sio_mu);
-        int rc = ms_wipe_fd(s, p->fd, dirfd, p->renamed ? name : p->tmp_name);
+        int rc = ms_wipe_fd(s, p->fd, dirfd, name);
         if (rc == 0)
             rc = ms_io_fsync_dir(s->sio, dirfd);
         pthread_mutex_unlock(s->sio_mu);
@@ -825,7 +848,7 @@ void ms_fragstore_put_abort(struct ms_fragstore_put **pp)
         return;
     struct ms_fragstore_put *p = *pp;
     *pp = NULL;
-    MS_ASSERT(p->in_use && !p->renamed);
+    MS_ASSERT(p->in_use && p->next_commit == NULL);
     put_cleanup(p);
 }
 
@@ -859,34 +882,16 @@ static int put_finish_stream(struct ms_fragstore_put *p)
     return rc;
 }
 
-/* Renames every put of the round to its final name (syscalls, no I/O wait); a failure fails
- * only that put. The caller holds *sio_mu. */
-static void round_rename(struct ms_fragstore *s, struct ms_fragstore_put *list)
-{
-    MS_ASSERT(list != NULL);
-    for (struct ms_fragstore_put *p = list; p; p = p->next_commit) {
-        MS_ASSERT(p->fd >= 0 && !p->renamed);
-        char name[FS_NAME_MAX];
-        fs_frag_name(&p->key, name);
-        p->commit_rc = ms_io_renameat(s->sio, s->tmp_fd, p->tmp_name,
-                                      fs_subdir_fd(s, &p->key), name);
-        p->renamed = p->commit_rc == 0;
-    }
-    MS_ASSERT(s->tmp_fd >= 0);
-}
-
 /* A round's sync batch and, per put (by list position), which requests cover it. */
 struct round_plan {
     struct ms_io_req reqs[FS_ROUND_REQS_MAX];
     unsigned n;
-    unsigned tmp_i;                    /* the FSYNC of tmp/ */
     unsigned data_i[FS_IO_BATCH_MAX];  /* the put's fdatasync */
     unsigned dir_i[FS_IO_BATCH_MAX];   /* the FSYNC of the put's frags/xx */
 };
 
-/* Plans the sync batch of a round: one fdatasync per renamed put, then one directory FSYNC
- * for tmp/ and one for each distinct frags/xx (a rename is durable only once both of its
- * directories are synced). */
+/* Plans the sync batch of a round: one fdatasync per put, then one directory FSYNC for each
+ * distinct frags/xx (the creates of the round's files become durable). */
 static void round_plan_make(struct ms_fragstore *s, struct ms_fragstore_put *list,
                             struct round_plan *pl)
 {
@@ -895,18 +900,11 @@ static void round_plan_make(struct ms_fragstore *s, struct ms_fragstore_put *lis
         dir_req[d] = -1;
     struct ms_io_req *reqs = pl->reqs;
     unsigned n = 0, k = 0;
-    for (struct ms_fragstore_put *p = list; p; p = p->next_commit, k++) {
-        if (p->renamed)
-            reqs[pl->data_i[k] = n++] = (struct ms_io_req){.op = MS_IO_FDATASYNC, .fd = p->fd,
-                                                             .buf_index = -1};
-    }
-    pl->tmp_i = n;
-    if (n > 0)
-        reqs[n++] = (struct ms_io_req){.op = MS_IO_FSYNC, .fd = s->tmp_fd, .buf_index = -1};
+    for (struct ms_fragstore_put *p = list; p; p = p->next_commit, k++)
+        reqs[pl->data_i[k] = n++] = (struct ms_io_req){.op = MS_IO_FDATASYNC, .fd = p->fd,
+                                                         .buf_index = -1};
     k = 0;
     for (struct ms_fragstore_put *p = list; p; p = p->next_commit, k++) {
-        if (!p->renamed)
-            continue;
         unsigned d = p->key.oid.b[0];
         if (dir_req[d] < 0) {
             dir_req[d] = (int)n;
@@ -916,33 +914,27 @@ static void round_plan_make(struct ms_fragstore *s, struct ms_fragstore_put *lis
     }
     pl->n = n;
     MS_ASSERT(n <= FS_ROUND_REQS_MAX);
-    MS_ASSERT(n == 0 || reqs[pl->tmp_i].fd == s->tmp_fd);
+    MS_ASSERT(n > k && n <= 2 * k); /* k fdatasyncs, 1..k directories */
 }
 
 /* Runs the round's syncs as one concurrent batch on the sync port: every fdatasync and every
  * directory fsync are in flight together, so the round waits about one sync, not one per
- * directory. A put fails with the first failure among its file, tmp/ and its directory. The
+ * file and directory. A put fails with its file's or its directory's sync failure. The
  * caller holds *sio_mu. */
 static void round_sync(struct ms_fragstore *s, struct ms_fragstore_put *list)
 {
     struct round_plan pl;
     int res[FS_ROUND_REQS_MAX];
     round_plan_make(s, list, &pl);
-    if (pl.n == 0)
-        return;
     int rc = fs_io_run(s->sio, pl.reqs, pl.n, res);
     unsigned k = 0;
     for (struct ms_fragstore_put *p = list; p; p = p->next_commit, k++) {
-        if (!p->renamed)
-            continue;
         int r = rc;
-        if (r == 0) {
-            int data = res[pl.data_i[k]], tmp = res[pl.tmp_i], dir = res[pl.dir_i[k]];
-            r = data < 0 ? data : tmp < 0 ? tmp : dir;
-        }
+        if (r == 0)
+            r = res[pl.data_i[k]] < 0 ? res[pl.data_i[k]] : res[pl.dir_i[k]];
         p->commit_rc = r < 0 ? r : 0;
     }
-    MS_ASSERT(k <= FS_IO_BATCH_MAX);
+    MS_ASSERT(k > 0 && k <= FS_IO_BATCH_MAX);
 }
 
 /* Writes the catalogue records of every surviving put in one synced batch. */
@@ -974,16 +966,15 @@ static void round_catalogue(struct ms_fragstore *s, struct ms_fragstore_put *lis
     MS_ASSERT(rc <= 0);
 }
 
-/* One group-commit round over a list of puts whose data is written: renames, then every
- * fdatasync and directory fsync in one concurrent batch, then one synced catalogue batch.
- * Sets each commit_rc; on success the fd is closed. */
+/* One group-commit round over a list of puts whose data is written: every fdatasync and
+ * directory fsync in one concurrent batch, then one synced catalogue batch. Sets each
+ * commit_rc; on success the fd is closed. */
 static void commit_round(struct ms_fragstore *s, struct ms_fragstore_put *list)
 {
     unsigned n = 0;
     for (struct ms_fragstore_put *p = list; p; p = p->next_commit, n++)
-        MS_ASSERT(n < FS_IO_BATCH_MAX && p->fd >= 0 && !p->renamed);
+        MS_ASSERT(n < FS_IO_BATCH_MAX && p->fd >= 0);
     pthread_mutex_lock(s->sio_mu);
-    round_rename(s, list);
     round_sync(s, list);
     pthread_mutex_unlock(s->sio_mu);
     round_catalogue(s, list); /* the kv sync runs while other sessions use the ports */
@@ -1057,7 +1048,7 @@ int ms_fragstore_put_commit(struct ms_fragstore_put **pp)
     struct ms_fragstore_put *p = *pp;
     struct ms_fragstore *s = p->store;
     *pp = NULL;
-    MS_ASSERT(p->in_use && !p->renamed);
+    MS_ASSERT(p->in_use && p->next_commit == NULL);
     int rc = p->err ? p->err : put_finish_stream(p);
     if (rc == 0 && s->group_commit) {
         rc = commit_queued(s, p);

@@ -9,7 +9,9 @@
  * ranges by reading only the records they need and verifying each one.
  *
  * Lifecycle of a fragment (diagram and transition table in fragstore.c and docs/node.md):
- *   absent -> writing (temp file) -> committed -> wiping -> absent.
+ *   absent -> writing (file without record) -> committed -> wiping -> absent.
+ * A fragment's file is created under its final name; it is a fragment only once the
+ * catalogue records it committed, and every read starts from that record.
  * An acknowledged put (ms_fragstore_put_commit() returned 0) survives power loss; a put that
  * was not acknowledged leaves nothing visible after a crash. A delete returns 0 only once every
  * byte of the file was overwritten with zeros, synced and unlinked (F-STO-4, F-DEL-2, Y-DES-3).
@@ -105,8 +107,9 @@ struct ms_fragstore_range {
 };
 
 /* Opens (creating if needed) the store on opts->data_dir, then recovers: resumes every pending
- * wipe intent, wipes and removes leftover temp files, removes committed-looking files that
- * the catalogue does not know (puts never acknowledged), and records catalogue entries whose
+ * wipe intent, wipes and removes every fragment file the catalogue does not record committed
+ * (puts never acknowledged) and any temp file an earlier version left in tmp/, and records
+ * catalogue entries whose
  * file is missing or has the wrong size in the scrub report. Starts the committer thread and,
  * when opts->scrub_rate_bytes_per_s > 0, the scrub thread.
  * Returns 0 and sets *out (caller owns it, free with ms_fragstore_close()), or -errno /
@@ -123,8 +126,9 @@ void ms_fragstore_close(struct ms_fragstore *store);
  * Validates the header (codec decoder; its object id and index must equal oid and frag_index)
  * BEFORE any write, refuses if the fragment exists committed (-MEDSTORE_EEXIST: defeats token
  * replay) or is being wiped (-EBUSY), then stages the header. Nothing touches the disk yet:
- * the temp file tmp/<oid>.<idx>.<random> is created when the staging buffer first fills
- * (O_DIRECT where the filesystem allows), or at commit for a fragment that fits it.
+ * the file frags/<xx>/<oid>.<idx> is created when the staging buffer first fills (O_DIRECT
+ * where the filesystem allows), or at commit for a fragment that fits it; without a
+ * committed catalogue record no read ever sees it.
  * Returns 0 and sets *out (owned by the caller until put_commit/put_abort consumes it);
  * -MEDSTORE_EFORMAT/-EVERSION/-ECORRUPT for a bad header, -EINVAL for bad arguments, -EAGAIN
  * when max_sessions are open. */
@@ -143,17 +147,17 @@ MS_MUST_CHECK int ms_fragstore_put_append(struct ms_fragstore_put *put, const ui
 
 /* Validates the complete fragment (every record seen, segment index consistent with the
  * records' offsets), writes the tail (a fragment of at most 256 KiB: the whole file, one
- * buffered write), renames into frags/, syncs the data and both directories (group commit:
- * the fdatasyncs and directory fsyncs of concurrent commits run as one concurrent batch),
- * then writes the catalogue entries in one synced kv batch. Returns 0 only after all of that:
- * the ack.
- * Always consumes *put (sets it NULL). On failure nothing is visible: the temp file and any
- * renamed file are wiped and removed. Returns 0, -MEDSTORE_EEXIST (a concurrent put won),
+ * buffered write), syncs the data and the file's directory (group commit: the fdatasyncs and
+ * directory fsyncs of concurrent commits run as one concurrent batch), then writes the
+ * catalogue entries in one synced kv batch, which makes the fragment exist. Returns 0 only
+ * after all of that: the ack.
+ * Always consumes *put (sets it NULL). On failure nothing is visible: the file is wiped and
+ * removed. Returns 0, -MEDSTORE_EEXIST (a concurrent put won),
  * -MEDSTORE_EFORMAT / -ECORRUPT / -ETRUNCATED (incomplete or inconsistent fragment),
  * -ENOSPC, -EIO, -MEDSTORE_ECRASHED (fault port). */
 MS_MUST_CHECK int ms_fragstore_put_commit(struct ms_fragstore_put **put);
 
-/* Abandons a put (client disconnected, any error): wipes and removes the temp file; nothing
+/* Abandons a put (client disconnected, any error): wipes and removes its file; nothing
  * becomes visible. Consumes *put (sets it NULL). Accepts NULL and *put == NULL. */
 void ms_fragstore_put_abort(struct ms_fragstore_put **put);
 
@@ -210,8 +214,9 @@ MS_MUST_CHECK int ms_fragstore_space(struct ms_fragstore *store, struct ms_frags
 void ms_fragstore_commit_counters(struct ms_fragstore *store, uint64_t *rounds,
                                   uint64_t *fragments);
 
-/* True when the temp files of this store were opened with O_DIRECT (false after the EINVAL
- * fallback to buffered writes + fdatasync, e.g. on tmpfs). */
+/* True when the fragment files written in aligned chunks (fragments larger than 256 KiB)
+ * were opened with O_DIRECT (false after the EINVAL fallback to buffered writes + fdatasync,
+ * e.g. on tmpfs, or with opts.no_direct). Smaller fragments are always written buffered. */
 bool ms_fragstore_is_direct(const struct ms_fragstore *store);
 
 #endif

@@ -2,17 +2,18 @@
  * fragstore_int.h - private structures shared by fragstore.c, wipe.c and scrub.c.
  *
  * Locks (order: io_mu, then *sio_mu, then mu; never the reverse):
- *   io_mu  serialises the data port `io` (one thread at a time, io.h's rule): temp file
+ *   io_mu  serialises the data port `io` (one thread at a time, io.h's rule): fragment file
  *          creation, staged writes, truncation, reads. Each operation submits its whole batch
  *          (several aligned writes) and reaps it before releasing the lock, so completions
  *          always belong to the holder.
- *   sio_mu serialises the sync port `sio` the same way: commit rounds (fdatasyncs, renames,
+ *   sio_mu serialises the sync port `sio` the same way: commit rounds (fdatasyncs and
  *          directory fsyncs), wipes, closes after commit. When the caller gives no second
  *          port, sio == io and sio_mu points at io_mu.
  *   rio_mu[i] serialises read port i (opens, reads and closes of readers); a reader takes a
  *          free one per call (never two at once), so reads run in parallel with each other
  *          and with writes. Without read ports, readers use io under io_mu.
  *   mu     session slots, the busy-key set, the commit queue, thread stop flags.
+ * A put that must wipe a leftover file under its name releases io_mu before taking *sio_mu.
  * The kv is thread safe on its own (kv.h). Counters are atomics.
  */
 #ifndef MS_NODE_FRAGSTORE_INT_H
@@ -57,7 +58,6 @@ struct ms_fragstore_put {
     uint8_t hdr_csum[MS_FRAG_CSUM_BYTES];
     int fd;
     bool direct;
-    char tmp_name[FS_NAME_MAX];
     int err;                  /* sticky first failure; 0 while healthy */
     /* Staging: stage[0..stage_len) belongs at file offset stage_off. */
     uint8_t *stage;
@@ -68,7 +68,6 @@ struct ms_fragstore_put {
     uint64_t file_bytes;      /* logical bytes accepted so far (header included) */
     /* Streaming validator (codec): every byte after the header goes through it. */
     struct ms_frag_check chk;
-    bool renamed;             /* the file is at its final name (commit round) */
     /* Commit queue. */
     struct ms_fragstore_put *next_commit;
     bool commit_done;
@@ -85,10 +84,10 @@ struct ms_fragstore {
     const struct ms_clock *clock;
     int data_fd;
     int frags_fd;
-    int tmp_fd;
+    int tmp_fd;               /* tmp/: only temp files of earlier versions, wiped at open */
     int sub_fd[FS_SUBDIRS];
     bool try_direct;
-    atomic_bool direct;       /* what the last temp open got */
+    atomic_bool direct;       /* what the last O_DIRECT open got */
     bool group_commit;
 
     pthread_mutex_t io_mu;

@@ -1,6 +1,6 @@
 /*
- * wipe.c - zero-overwrite delete of fragments (F-STO-4, F-DEL-2, Y-DES-3) and of temp and
- * orphan files, with a crash-resumable wipe intent.
+ * wipe.c - zero-overwrite delete of fragments (F-STO-4, F-DEL-2, Y-DES-3) and of files of
+ * puts that were never acknowledged, with a crash-resumable wipe intent.
  *
  * Delete sequence (each step idempotent, so a crash anywhere is resumed by the next open):
  *   1. one synced kv batch: wipe intent (cf "wipe") + catalogue record state -> wiping;
@@ -11,9 +11,10 @@
  *   3. fdatasync, close, unlink, fsync of the directory;
  *   4. one synced batch removing the catalogue record, the intent and any scrub row;
  *   5. only then the ack (return 0).
- * Deleting a fragment that does not exist returns 0. Temp files (aborted puts, leftovers at
- * open) and orphans (renamed but never acknowledged) get steps 2-3 without an intent: they
- * have no record, so the next open finds them again and repeats the wipe if it was cut short.
+ * Deleting a fragment that does not exist returns 0. Files of puts never acknowledged
+ * (aborted or failed puts, files without a committed record found at open, temp files an
+ * earlier version left in tmp/) get steps 2-3 without an intent: they have no record, so the
+ * next open finds them again and repeats the wipe if it was cut short.
  * On SSDs and copy-on-write filesystems the overwrite is best effort at the physical level;
  * the crypto-shred of the object key is the guarantee (docs/node.md).
  * Refuses: deletes of a fragment whose put is in progress (-EBUSY).

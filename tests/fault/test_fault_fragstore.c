@@ -3,12 +3,12 @@
  * test6.c is the model). For each fault kind and N = 1, 2, 3, ... (until the fault no longer
  * fires within the workload, bounded): run a fixed workload of puts, an abort and deletes on
  * the fault I/O port and the memory kv, with the fault at the Nth call (EIO / ENOSPC / short
- * write / failed open, rename, directory sync / crash at the Nth sync in three crash modes /
+ * write / failed open, fstat, directory sync / crash at the Nth sync in three crash modes /
  * failed kv write); then simulate the restart (kv crash drops unsynced batches) and reopen
  * with the plain sync backend. Checked after every run:
  *   - every acknowledged put is intact byte for byte, unless a later delete was acknowledged;
  *   - nothing half-visible: a fragment whose put was not acknowledged is absent, a fragment
- *     whose delete failed is absent or intact, temp files are gone, every file in frags/ has a
+ *     whose delete failed is absent or intact, tmp/ is empty, every file in frags/ has a
  *     catalogue record and the other way round;
  *   - pending wipes were resumed (the wipe column family is empty);
  *   - no file descriptor leaked (memory leaks: the ASan CI build runs this suite).
@@ -33,13 +33,13 @@ enum { NF = 5, N_MAX = 400 };
 enum { FA, FB, FC, FD, FE };
 
 enum fault_kind {
-    K_WRITE_EIO, K_WRITE_ENOSPC, K_SHORT_WRITE, K_FDATASYNC_EIO, K_OPEN_ENOSPC, K_RENAME_EIO,
+    K_WRITE_EIO, K_WRITE_ENOSPC, K_SHORT_WRITE, K_FDATASYNC_EIO, K_OPEN_ENOSPC, K_FSTAT_EIO,
     K_DIRSYNC_EIO, K_UNLINK_EIO, K_TRUNC_EIO, K_CRASH_UNDO, K_CRASH_GARBLE, K_CRASH_RANDOM,
     K_KV_EIO, K_COUNT,
 };
 
 static const char *const kind_names[K_COUNT] = {
-    "write-eio", "write-enospc", "short-write", "fdatasync-eio", "open-enospc", "rename-eio",
+    "write-eio", "write-enospc", "short-write", "fdatasync-eio", "open-enospc", "fstat-eio",
     "dirsync-eio", "unlink-eio", "ftruncate-eio", "crash-undo", "crash-garble", "crash-random",
     "kv-eio",
 };
@@ -93,7 +93,7 @@ static void arm(struct run *r, enum fault_kind kind, uint64_t n)
         [K_WRITE_EIO] = {MS_IO_FOP_WRITE, -EIO}, [K_WRITE_ENOSPC] = {MS_IO_FOP_WRITE, -ENOSPC},
         [K_FDATASYNC_EIO] = {MS_IO_FOP_FDATASYNC, -EIO},
         [K_OPEN_ENOSPC] = {MS_IO_FOP_OPEN, -ENOSPC},
-        [K_RENAME_EIO] = {MS_IO_FOP_RENAME, -EIO}, [K_DIRSYNC_EIO] = {MS_IO_FOP_FSYNC_DIR, -EIO},
+        [K_FSTAT_EIO] = {MS_IO_FOP_FSTAT, -EIO}, [K_DIRSYNC_EIO] = {MS_IO_FOP_FSYNC_DIR, -EIO},
         [K_UNLINK_EIO] = {MS_IO_FOP_UNLINK, -EIO}, [K_TRUNC_EIO] = {MS_IO_FOP_FTRUNCATE, -EIO},
     };
     static const enum ms_io_crash_mode modes[] = {MS_IO_CRASH_UNDO, MS_IO_CRASH_GARBLE,
@@ -116,7 +116,7 @@ static uint64_t calls(struct run *r, enum fault_kind kind)
     static const enum ms_io_fault_op ops[] = {
         [K_WRITE_EIO] = MS_IO_FOP_WRITE, [K_WRITE_ENOSPC] = MS_IO_FOP_WRITE,
         [K_SHORT_WRITE] = MS_IO_FOP_WRITE, [K_FDATASYNC_EIO] = MS_IO_FOP_FDATASYNC,
-        [K_OPEN_ENOSPC] = MS_IO_FOP_OPEN, [K_RENAME_EIO] = MS_IO_FOP_RENAME,
+        [K_OPEN_ENOSPC] = MS_IO_FOP_OPEN, [K_FSTAT_EIO] = MS_IO_FOP_FSTAT,
         [K_DIRSYNC_EIO] = MS_IO_FOP_FSYNC_DIR, [K_UNLINK_EIO] = MS_IO_FOP_UNLINK,
         [K_TRUNC_EIO] = MS_IO_FOP_FTRUNCATE,
     };
@@ -237,7 +237,7 @@ static void run_kind(enum fault_kind kind)
 {
     struct fragtest f[NF];
     static const uint32_t segs[NF] = {3, 1, 2, 4, 5};
-    /* A and D are longer than the 256 KiB stage (O_DIRECT temp file, D's half goes to disk
+    /* A and D are longer than the 256 KiB stage (O_DIRECT file, D's half goes to disk
      * before the abort); B, C and E fit it (one buffered write at commit). */
     static const uint32_t payload[NF] = {100032, 4096, 65536, 150016, 51200};
     for (int i = 0; i < NF; i++) {
@@ -269,7 +269,7 @@ KIND_TEST(test_write_enospc, K_WRITE_ENOSPC)
 KIND_TEST(test_short_write, K_SHORT_WRITE)
 KIND_TEST(test_fdatasync_eio, K_FDATASYNC_EIO)
 KIND_TEST(test_open_enospc, K_OPEN_ENOSPC)
-KIND_TEST(test_rename_eio, K_RENAME_EIO)
+KIND_TEST(test_fstat_eio, K_FSTAT_EIO)
 KIND_TEST(test_dirsync_eio, K_DIRSYNC_EIO)
 KIND_TEST(test_unlink_eio, K_UNLINK_EIO)
 KIND_TEST(test_ftruncate_eio, K_TRUNC_EIO)
@@ -278,8 +278,9 @@ KIND_TEST(test_crash_at_sync_garble, K_CRASH_GARBLE)
 KIND_TEST(test_crash_at_sync_random, K_CRASH_RANDOM)
 KIND_TEST(test_kv_write_eio, K_KV_EIO)
 
-/* Builds a crash state: A, B and E committed, C's temp file half written, A's delete cut by
- * a crash at its first sync (the wipe intent is recorded, the zeros are undone). */
+/* Builds a crash state: A, B and E committed, C's file half written under its final name with
+ * no catalogue record, A's delete cut by a crash at its first sync (the wipe intent is
+ * recorded, the zeros are undone). */
 static void make_crash_state(struct run *r)
 {
     assert_int_equal(ms_io_fault_create(NULL, &r->io), 0);
@@ -292,29 +293,33 @@ static void make_crash_state(struct run *r)
     assert_int_equal(ms_fragstore_put_begin(r->s, &c->key.oid, c->key.frag_index, c->bytes,
                                             MS_FRAG_HDR_BYTES, &p), 0);
     assert_int_equal(ms_fragstore_put_append(p, c->bytes + MS_FRAG_HDR_BYTES, c->len / 2), 0);
-    do_put(r, FE); /* its commit syncs tmp/, so C's temp file survives the crash */
+    do_put(r, FE); /* E shares C's directory: its commit makes C's file (no record) durable */
     assert_int_equal(r->ex[FE], EX_PRESENT);
     assert_int_equal(ms_io_fault_crash_nth_sync(r->io, MS_IO_FOP_COUNT, 1, MS_IO_CRASH_UNDO, 7),
                      0);
     do_delete(r, FA);
     assert_int_equal(r->ex[FA], EX_EITHER);
-    ms_fragstore_put_abort(&p); /* on the dead port: the temp file stays */
+    ms_fragstore_put_abort(&p); /* on the dead port: C's file stays, without a record */
     ms_fragstore_close(r->s);
     r->s = NULL;
     ms_kv_mem_crash(r->kv);
     ms_io_destroy(r->io);
 }
 
-/* Power loss during the recovery itself (resumed wipe, temp file wipe), at every sync point
- * of the open; the next open must still converge. */
+/* Power loss during the recovery itself (resumed wipe, wipe of a file without a record), at
+ * every sync point of the open; the next open must still converge. */
 static void test_crash_during_recovery(void **state)
 {
     (void)state;
     struct fragtest f[NF];
     for (int i = 0; i < NF; i++) {
         struct ms_oid oid;
-        fragtest_oid(&oid, 950 + (uint64_t)i);
-        assert_int_equal(fragtest_build(&f[i], &oid, (uint8_t)i, 2, 65536, (uint64_t)i), 0);
+        /* C is longer than the 256 KiB stage, so half of it is on disk at the crash; E is
+         * another fragment of C's object (same directory). */
+        fragtest_oid(&oid, 950 + (uint64_t)(i == FE ? FC : i));
+        uint32_t segs = i == FC ? 4 : 2, payload = i == FC ? 150016 : 65536;
+        assert_int_equal(fragtest_build(&f[i], &oid, (uint8_t)i, segs, payload, (uint64_t)i),
+                         0);
     }
     uint64_t n = 1;
     for (;; n++) {
@@ -360,7 +365,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_write_eio),         cmocka_unit_test(test_write_enospc),
         cmocka_unit_test(test_short_write),       cmocka_unit_test(test_fdatasync_eio),
-        cmocka_unit_test(test_open_enospc),       cmocka_unit_test(test_rename_eio),
+        cmocka_unit_test(test_open_enospc),       cmocka_unit_test(test_fstat_eio),
         cmocka_unit_test(test_dirsync_eio),       cmocka_unit_test(test_unlink_eio),
         cmocka_unit_test(test_ftruncate_eio),     cmocka_unit_test(test_crash_at_sync_undo),
         cmocka_unit_test(test_crash_at_sync_garble), cmocka_unit_test(test_crash_at_sync_random),

@@ -264,10 +264,17 @@ static void test_abort_leaves_nothing(void **state)
     struct ms_fragstore_put *p = NULL;
     assert_int_equal(ms_fragstore_put_begin(x->s, &oid, 0, f.bytes, MS_FRAG_HDR_BYTES, &p), 0);
     assert_int_equal(ms_fragstore_put_append(p, f.bytes + MS_FRAG_HDR_BYTES, f.len / 2), 0);
-    assert_int_equal(fragtest_count_files(x->dir, "tmp"), 0); /* still in the 1 MiB stage */
+    assert_int_equal(fragtest_count_frags(x->dir), 0); /* still in the 1 MiB stage */
     assert_int_equal(ms_fragstore_put_append(p, f.bytes + MS_FRAG_HDR_BYTES + f.len / 2,
                                              f.len / 2 - 1000), 0);
-    assert_int_equal(fragtest_count_files(x->dir, "tmp"), 1); /* the stage went to disk */
+    /* The stage went to disk under the final name, but without a committed catalogue record
+     * the fragment does not exist for any read. */
+    assert_int_equal(fragtest_count_frags(x->dir), 1);
+    struct ms_fragstore_info info;
+    assert_int_equal(ms_fragstore_stat(x->s, &f.key, &info), -MEDSTORE_ENOTFOUND);
+    assert_int_equal(ms_fragstore_verify(x->s, &f.key), -MEDSTORE_ENOTFOUND);
+    struct ms_fragstore_entry e[1];
+    assert_int_equal(ms_fragstore_list(x->s, NULL, e, 1), 0);
     ms_fragstore_put_abort(&p); /* the client disconnected mid-stream */
     assert_null(p);
     assert_nothing_visible(x, &f.key);
@@ -359,7 +366,8 @@ static void test_recovery_removes_temp_and_orphans(void **state)
     assert_int_equal(fragtest_put(x->s, &f, 5000), 0);
     ms_fragstore_close(x->s);
     x->s = NULL;
-    /* A leftover temp file and a renamed file without a catalogue record (crash states). */
+    /* A temp file an earlier version left in tmp/, and a file under its final name without a
+     * catalogue record (a put cut by a crash): both are wiped at open. */
     char path[4096];
     snprintf(path, sizeof(path), "%s/tmp/whatever.0.0123456789abcdef", x->dir);
     assert_int_equal(ms_test_write_file(path, g.bytes, g.len), 0);
@@ -385,6 +393,38 @@ static void test_recovery_removes_temp_and_orphans(void **state)
     free(back);
     fragtest_free(&f);
     fragtest_free(&g);
+}
+
+/* A file under a fragment's final name without a committed record (left by a put whose
+ * cleanup failed) is wiped by the next put of that fragment, which then commits. */
+static void test_leftover_file_wiped_by_next_put(void **state)
+{
+    struct fx *x = *state;
+    struct ms_oid oid;
+    fragtest_oid(&oid, 12);
+    struct fragtest f;
+    assert_int_equal(fragtest_build(&f, &oid, 2, 2, 4096, 12), 0);
+    char path[4096], keep[4096];
+    fragtest_path(x->dir, &f.key, path);
+    snprintf(keep, sizeof(keep), "%s/hl-leftover", x->dir);
+    uint8_t junk[10000];
+    ms_test_fill(junk, sizeof(junk), 99);
+    assert_int_equal(ms_test_write_file(path, junk, sizeof(junk)), 0);
+    assert_int_equal(link(path, keep), 0);
+    struct ms_fragstore_info info;
+    assert_int_equal(ms_fragstore_stat(x->s, &f.key, &info), -MEDSTORE_ENOTFOUND);
+    assert_int_equal(fragtest_put(x->s, &f, 3000), 0);
+    assert_int_equal(fragtest_check(x->s, &f), 0);
+    uint8_t *back = NULL;
+    size_t blen = 0;
+    assert_int_equal(ms_test_read_file(keep, &back, &blen), 0);
+    assert_int_equal(blen, sizeof(junk));
+    for (size_t i = 0; i < blen; i++)
+        assert_int_equal(back[i], 0);
+    free(back);
+    reopen(x);
+    assert_int_equal(fragtest_check(x->s, &f), 0);
+    fragtest_free(&f);
 }
 
 static void test_list_paged(void **state)
@@ -605,7 +645,7 @@ static void test_separate_sync_and_read_ports(void **state)
     fragtest_free(&f);
 }
 
-/* O_DIRECT refused with EINVAL (as tmpfs before Linux 6.6 does): the temp file of a stream
+/* O_DIRECT refused with EINVAL (as tmpfs before Linux 6.6 does): the file of a stream
  * longer than the stage is opened buffered, the put still commits durably, and later puts
  * keep working. */
 static void test_odirect_einval_falls_back(void **state)
@@ -635,6 +675,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_corrupt_stream_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_truncated_stream_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_recovery_removes_temp_and_orphans, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_leftover_file_wiped_by_next_put, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_paged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions_capped, setup, teardown),
