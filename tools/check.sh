@@ -36,9 +36,9 @@ stage_start=0
 begin() { echo; echo "=== stage: $1 ==="; stage_start=$(date +%s); cur_stage=$1; }
 end() {
   local s=$(( $(date +%s) - stage_start ))
-  stage_names+=("$cur_stage"); stage_secs+=("$s"); cur_stage=""
-
+  stage_names+=("$cur_stage"); stage_secs+=("$s")
   echo "=== stage $cur_stage done in ${s}s ==="
+  cur_stage=""
 }
 cur_stage=""
 summary() {

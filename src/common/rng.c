@@ -19,6 +19,8 @@ static void real_fill(struct ms_rng *rng, void *buf, size_t len)
 {
     MS_ASSERT(rng != NULL);
     MS_ASSERT(buf != NULL || len == 0);
+    if (len == 0)
+        return; /* randombytes_buf declares buf nonnull even for zero bytes */
     randombytes_buf(buf, len);
 }
 
