@@ -32,8 +32,15 @@
  * Errors: 0 or a count on success, -errno on failure (err.h). A dead fault port returns
  * -MEDSTORE_ECRASHED from every call.
  *
- * Thread safety: a struct ms_io is used by one thread at a time (the node uses one per
- * worker). Different ms_io handles are independent.
+ * Thread safety: requests (ms_io_submit, ms_io_wait, the synchronous helpers built on them,
+ * buffer registration) come from one thread at a time per port; the node serialises each port
+ * with a lock. Namespace operations (ms_io_open, ms_io_open_direct, ms_io_close,
+ * ms_io_renameat, ms_io_unlinkat, ms_io_fsync_dir, ms_io_ftruncate, ms_io_fallocate,
+ * ms_io_fstat) and the fault backend's rule and crash calls may come from any thread at any
+ * time, concurrently with each other and with that thread's requests: the sync and io_uring
+ * backends make plain syscalls for them, the fault backend takes its own lock on every call.
+ * So a slow create (a cold inode allocation) need not hold up another thread's data writes.
+ * Different ms_io handles are independent.
  */
 #ifndef MS_COMMON_IO_H
 #define MS_COMMON_IO_H

@@ -24,12 +24,14 @@
  * Invariants: base.inflight == cq.count between calls; every record's file or directory is
  * in the port's tables; a file's `pending` counts its data records, and its fd is closed when
  * that reaches 0. Refuses: undo of AT_REMOVEDIR (not modelled; the rmdir is just done).
- * Thread safety: one thread per port (io.h).
+ * Thread safety (io.h): requests from one thread at a time; namespace operations and the rule
+ * and crash calls from any thread. Every entry point takes the port's mutex (see "locking").
  */
 #include "common/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,6 +111,7 @@ struct io_fault {
     struct iovec *bufs; /* copy of the inner port's registered table */
     unsigned nbufs;
     bool crashed;
+    pthread_mutex_t mu; /* every entry point runs under it (see "locking" below) */
 };
 
 static const struct ms_io_ops fault_ops;
@@ -433,9 +436,9 @@ static int fault_undo_one(const struct fault_undo *u, enum ms_io_crash_mode mode
     return rc;
 }
 
-int ms_io_fault_crash_now(struct ms_io *io, enum ms_io_crash_mode mode, uint64_t seed)
+/* ms_io_fault_crash_now() with f->mu held. */
+static int fault_crash(struct io_fault *f, enum ms_io_crash_mode mode, uint64_t seed)
 {
-    struct io_fault *f = fault_of(io);
     MS_ASSERT(mode == MS_IO_CRASH_UNDO || mode == MS_IO_CRASH_GARBLE ||
               mode == MS_IO_CRASH_RANDOM);
     if (f->crashed)
@@ -463,6 +466,15 @@ int ms_io_fault_crash_now(struct ms_io *io, enum ms_io_crash_mode mode, uint64_t
     ms_log(MS_LOG_INFO, "io_fault", "event=simulated_crash mode=%d seed=%llu rc=%d", (int)mode,
            (unsigned long long)seed, first);
     return first;
+}
+
+int ms_io_fault_crash_now(struct ms_io *io, enum ms_io_crash_mode mode, uint64_t seed)
+{
+    struct io_fault *f = fault_of(io);
+    pthread_mutex_lock(&f->mu);
+    int rc = fault_crash(f, mode, seed);
+    pthread_mutex_unlock(&f->mu);
+    return rc;
 }
 
 /* ---- rules ------------------------------------------------------------------------------- */
@@ -514,7 +526,7 @@ static int fault_enter(struct io_fault *f, enum ms_io_fault_op op)
         f->sync_any++;
     struct fault_rule r;
     if (sync && fault_take_rule(f, RULE_CRASH, op, &r)) {
-        int crc = ms_io_fault_crash_now(&f->base, r.mode, r.seed);
+        int crc = fault_crash(f, r.mode, r.seed);
         if (crc != 0)
             ms_log(MS_LOG_ERROR, "io_fault", "event=crash_restore_failed err=%d", crc);
         return -MEDSTORE_ECRASHED;
@@ -530,13 +542,25 @@ static bool fault_op_ok(enum ms_io_fault_op op)
     return (unsigned)op < MS_IO_FOP_COUNT;
 }
 
+/* Adds a rule whose `at` is base_op's counter (or sync_any for MS_IO_FOP_COUNT) + nth, under
+ * f->mu so the counter cannot move in between. */
+static int fault_add_rule_nth(struct io_fault *f, struct fault_rule *r, uint64_t nth)
+{
+    MS_ASSERT(nth > 0);
+    pthread_mutex_lock(&f->mu);
+    r->at = (r->op == MS_IO_FOP_COUNT ? f->sync_any : f->counts[r->op]) + nth;
+    int rc = fault_add_rule(f, r);
+    pthread_mutex_unlock(&f->mu);
+    return rc;
+}
+
 int ms_io_fault_fail_nth(struct ms_io *io, enum ms_io_fault_op op, uint64_t nth, int err)
 {
     struct io_fault *f = fault_of(io);
     if (!fault_op_ok(op) || nth == 0 || err >= 0)
         return -EINVAL;
-    struct fault_rule r = {.kind = RULE_FAIL, .op = op, .at = f->counts[op] + nth, .err = err};
-    return fault_add_rule(f, &r);
+    struct fault_rule r = {.kind = RULE_FAIL, .op = op, .err = err};
+    return fault_add_rule_nth(f, &r, nth);
 }
 
 int ms_io_fault_short_write_nth(struct ms_io *io, uint64_t nth)
@@ -544,9 +568,8 @@ int ms_io_fault_short_write_nth(struct ms_io *io, uint64_t nth)
     struct io_fault *f = fault_of(io);
     if (nth == 0)
         return -EINVAL;
-    struct fault_rule r = {.kind = RULE_SHORT, .op = MS_IO_FOP_WRITE,
-                           .at = f->counts[MS_IO_FOP_WRITE] + nth};
-    return fault_add_rule(f, &r);
+    struct fault_rule r = {.kind = RULE_SHORT, .op = MS_IO_FOP_WRITE};
+    return fault_add_rule_nth(f, &r, nth);
 }
 
 int ms_io_fault_crash_nth_sync(struct ms_io *io, enum ms_io_fault_op op, uint64_t nth,
@@ -557,29 +580,36 @@ int ms_io_fault_crash_nth_sync(struct ms_io *io, enum ms_io_fault_op op, uint64_
                  op == MS_IO_FOP_FSYNC_DIR || op == MS_IO_FOP_COUNT;
     if (!op_ok || nth == 0 || (unsigned)mode > MS_IO_CRASH_RANDOM)
         return -EINVAL;
-    uint64_t base = op == MS_IO_FOP_COUNT ? f->sync_any : f->counts[op];
-    struct fault_rule r = {.kind = RULE_CRASH, .op = op, .at = base + nth, .mode = mode,
-                           .seed = seed};
-    return fault_add_rule(f, &r);
+    struct fault_rule r = {.kind = RULE_CRASH, .op = op, .mode = mode, .seed = seed};
+    return fault_add_rule_nth(f, &r, nth);
 }
 
 bool ms_io_fault_crashed(const struct ms_io *io)
 {
-    return fault_of((struct ms_io *)io)->crashed;
+    struct io_fault *f = fault_of((struct ms_io *)io);
+    pthread_mutex_lock(&f->mu);
+    bool crashed = f->crashed;
+    pthread_mutex_unlock(&f->mu);
+    return crashed;
 }
 
 uint64_t ms_io_fault_count(const struct ms_io *io, enum ms_io_fault_op op)
 {
-    const struct io_fault *f = fault_of((struct ms_io *)io);
+    struct io_fault *f = fault_of((struct ms_io *)io);
     MS_ASSERT(fault_op_ok(op));
-    return f->counts[op];
+    pthread_mutex_lock(&f->mu);
+    uint64_t n = f->counts[op];
+    pthread_mutex_unlock(&f->mu);
+    return n;
 }
 
 void ms_io_fault_clear_rules(struct ms_io *io)
 {
     struct io_fault *f = fault_of(io);
+    pthread_mutex_lock(&f->mu);
     memset(f->rules, 0, sizeof(f->rules));
     MS_ASSERT(f->rules[0].kind == 0);
+    pthread_mutex_unlock(&f->mu);
 }
 
 bool ms_io_is_fault(const struct ms_io *io)
@@ -995,23 +1025,65 @@ static void fault_destroy(struct ms_io *io)
     free(f->undo);
     free(f->bufs);
     ms_io_destroy(f->inner);
+    pthread_mutex_destroy(&f->mu);
     free(f);
 }
 
+/* ---- locking ----------------------------------------------------------------------------- */
+
+/* io.h lets namespace operations come from any thread, concurrently with each other and with
+ * the one thread that submits and reaps requests (the other backends just make syscalls).
+ * Here every entry point of the ops table runs under f->mu, so the counters, rules, undo log
+ * and completion ring see one call at a time, in a single order a crash then undoes.
+ * FAULT_LOCKED(fn, params, args) defines fn_locked, which calls fn under the lock. */
+#define FAULT_LOCKED(fn, params, args)                                                         \
+    static int fn##_locked params                                                              \
+    {                                                                                          \
+        struct io_fault *f_ = fault_of(io);                                                    \
+        pthread_mutex_lock(&f_->mu);                                                           \
+        int rc_ = fn args;                                                                     \
+        pthread_mutex_unlock(&f_->mu);                                                         \
+        return rc_;                                                                            \
+    }
+
+FAULT_LOCKED(fault_submit, (struct ms_io *io, const struct ms_io_req *reqs, unsigned n),
+             (io, reqs, n))
+FAULT_LOCKED(fault_wait, (struct ms_io *io, struct ms_io_cqe *cqes, unsigned max,
+                          unsigned min_complete, int timeout_ms),
+             (io, cqes, max, min_complete, timeout_ms))
+FAULT_LOCKED(fault_register, (struct ms_io *io, const struct iovec *iov, unsigned n),
+             (io, iov, n))
+FAULT_LOCKED(fault_unregister, (struct ms_io *io), (io))
+FAULT_LOCKED(fault_open, (struct ms_io *io, int dirfd, const char *name, int flags,
+                          mode_t mode),
+             (io, dirfd, name, flags, mode))
+FAULT_LOCKED(fault_close, (struct ms_io *io, int fd), (io, fd))
+FAULT_LOCKED(fault_renameat, (struct ms_io *io, int olddirfd, const char *oldname,
+                              int newdirfd, const char *newname),
+             (io, olddirfd, oldname, newdirfd, newname))
+FAULT_LOCKED(fault_unlinkat, (struct ms_io *io, int dirfd, const char *name, int flags),
+             (io, dirfd, name, flags))
+FAULT_LOCKED(fault_fsync_dir, (struct ms_io *io, int dirfd), (io, dirfd))
+FAULT_LOCKED(fault_ftruncate, (struct ms_io *io, int fd, uint64_t size), (io, fd, size))
+FAULT_LOCKED(fault_fallocate, (struct ms_io *io, int fd, int mode, uint64_t offset,
+                               uint64_t len),
+             (io, fd, mode, offset, len))
+FAULT_LOCKED(fault_fstat, (struct ms_io *io, int fd, struct stat *st), (io, fd, st))
+
 static const struct ms_io_ops fault_ops = {
     .name = "fault",
-    .submit = fault_submit,
-    .wait = fault_wait,
-    .register_buffers = fault_register,
-    .unregister_buffers = fault_unregister,
-    .open = fault_open,
-    .close = fault_close,
-    .renameat = fault_renameat,
-    .unlinkat = fault_unlinkat,
-    .fsync_dir = fault_fsync_dir,
-    .ftruncate = fault_ftruncate,
-    .fallocate = fault_fallocate,
-    .fstat = fault_fstat,
+    .submit = fault_submit_locked,
+    .wait = fault_wait_locked,
+    .register_buffers = fault_register_locked,
+    .unregister_buffers = fault_unregister_locked,
+    .open = fault_open_locked,
+    .close = fault_close_locked,
+    .renameat = fault_renameat_locked,
+    .unlinkat = fault_unlinkat_locked,
+    .fsync_dir = fault_fsync_dir_locked,
+    .ftruncate = fault_ftruncate_locked,
+    .fallocate = fault_fallocate_locked,
+    .fstat = fault_fstat_locked,
     .destroy = fault_destroy,
 };
 
@@ -1033,6 +1105,7 @@ int ms_io_fault_create(struct ms_io **inner, struct ms_io **out)
         }
     }
     f->base.ops = &fault_ops;
+    pthread_mutex_init(&f->mu, NULL);
     MS_ASSERT(f->cq.count == 0 && !f->crashed);
     *out = &f->base;
     return 0;

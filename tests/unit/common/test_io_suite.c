@@ -16,7 +16,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -407,6 +409,71 @@ static void test_io_short_write_resubmitted(void **state)
     free(r);
 }
 
+enum { IO_NS_THREADS = 4, IO_NS_FILES = 40 };
+
+struct io_ns_arg {
+    struct io_fx *fx;
+    unsigned id;
+    int failures;
+};
+
+/* One thread's namespace work: create, fstat, close, rename, unlink, then a directory sync. */
+static void *io_ns_thread(void *arg)
+{
+    struct io_ns_arg *a = arg;
+    struct ms_io *io = a->fx->io;
+    int dirfd = a->fx->dirfd;
+    for (unsigned k = 0; k < IO_NS_FILES; k++) {
+        char n1[32], n2[32];
+        snprintf(n1, sizeof(n1), "t%u.%u", a->id, k);
+        snprintf(n2, sizeof(n2), "r%u.%u", a->id, k);
+        int fd = ms_io_open(io, dirfd, n1, O_RDWR | O_CREAT | O_EXCL, 0600);
+        struct stat st;
+        a->failures += fd < 0;
+        if (fd >= 0) {
+            a->failures += ms_io_fstat(io, fd, &st) != 0 || st.st_size != 0;
+            a->failures += ms_io_close(io, fd) != 0;
+        }
+        a->failures += ms_io_renameat(io, dirfd, n1, dirfd, n2) != 0;
+        a->failures += ms_io_unlinkat(io, dirfd, n2, 0) != 0;
+    }
+    a->failures += ms_io_fsync_dir(io, dirfd) != 0;
+    return NULL;
+}
+
+/* Namespace operations may come from other threads while one thread writes and syncs
+ * (io.h, thread safety): every call still does exactly its syscall's work. */
+static void test_io_namespace_ops_from_other_threads(void **state)
+{
+    struct io_fx *fx = *state;
+    pthread_t th[IO_NS_THREADS];
+    struct io_ns_arg args[IO_NS_THREADS];
+    for (unsigned i = 0; i < IO_NS_THREADS; i++) {
+        args[i] = (struct io_ns_arg){.fx = fx, .id = i};
+        assert_int_equal(pthread_create(&th[i], NULL, io_ns_thread, &args[i]), 0);
+    }
+    int fd = io_fx_open(fx, "data");
+    uint8_t w[4096], r[sizeof(w)];
+    for (unsigned k = 0; k < 50; k++) {
+        ms_test_fill(w, sizeof(w), k);
+        assert_int_equal(ms_io_pwrite_all(fx->io, fd, w, sizeof(w), (uint64_t)k * sizeof(w)),
+                         0);
+        assert_int_equal(ms_io_fdatasync(fx->io, fd), 0);
+    }
+    for (unsigned i = 0; i < IO_NS_THREADS; i++) {
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+        assert_int_equal(args[i].failures, 0);
+    }
+    assert_int_equal(ms_io_pread_all(fx->io, fd, r, sizeof(r), 49 * sizeof(w), NULL), 0);
+    assert_memory_equal(r, w, sizeof(w));
+    assert_int_equal(ms_io_close(fx->io, fd), 0);
+    for (unsigned i = 0; i < IO_NS_THREADS; i++) {
+        char n2[32];
+        snprintf(n2, sizeof(n2), "r%u.%u", i, IO_NS_FILES - 1u);
+        assert_int_equal(faccessat(fx->dirfd, n2, F_OK, 0), -1);
+    }
+}
+
 #define IO_SUITE_TEST(f) cmocka_unit_test_setup_teardown(f, io_fx_setup, io_fx_teardown)
 #define IO_SUITE_TESTS                                                                         \
     IO_SUITE_TEST(test_io_write_read_round_trip),                                              \
@@ -420,4 +487,5 @@ static void test_io_short_write_resubmitted(void **state)
         IO_SUITE_TEST(test_io_namespace_ops),                                                  \
         IO_SUITE_TEST(test_io_registered_buffers_or_fallback),                                 \
         IO_SUITE_TEST(test_io_wait_never_blocks_when_idle),                                    \
-        IO_SUITE_TEST(test_io_short_write_resubmitted)
+        IO_SUITE_TEST(test_io_short_write_resubmitted),                                        \
+        IO_SUITE_TEST(test_io_namespace_ops_from_other_threads)
