@@ -2,18 +2,19 @@
  * fragstore_int.h - private structures shared by fragstore.c, wipe.c and scrub.c.
  *
  * Locks (order: io_mu, then *sio_mu, then mu; never the reverse):
- *   io_mu  serialises the data port `io` (one thread at a time, io.h's rule): fragment file
- *          creation, staged writes, truncation, reads. Each operation submits its whole batch
- *          (several aligned writes) and reaps it before releasing the lock, so completions
- *          always belong to the holder.
- *   sio_mu serialises the sync port `sio` the same way: commit rounds (fdatasyncs and
- *          directory fsyncs), wipes, closes after commit. When the caller gives no second
+ *   io_mu  serialises requests on the data port `io` (one thread at a time, io.h's rule):
+ *          staged writes, reads. Each operation submits its whole batch (several aligned
+ *          writes) and reaps it before releasing the lock, so completions always belong to the
+ *          holder. Namespace operations (creating a fragment's file, truncating it, closing)
+ *          need no lock: io.h makes them thread safe.
+ *   sio_mu serialises requests on the sync port `sio` the same way: commit rounds
+ *          (fdatasyncs and directory fsyncs), wipes. When the caller gives no second
  *          port, sio == io and sio_mu points at io_mu.
  *   rio_mu[i] serialises read port i (opens, reads and closes of readers); a reader takes a
  *          free one per call (never two at once), so reads run in parallel with each other
  *          and with writes. Without read ports, readers use io under io_mu.
  *   mu     session slots, the busy-key set, the commit queue, thread stop flags.
- * A put that must wipe a leftover file under its name releases io_mu before taking *sio_mu.
+ * A put that must wipe a leftover file under its name takes *sio_mu alone.
  * The kv is thread safe on its own (kv.h). Counters are atomics.
  */
 #ifndef MS_NODE_FRAGSTORE_INT_H
@@ -38,7 +39,8 @@
 #define FS_ZERO_BYTES (1u << 20)     /* zero buffer of the wipe; one write request */
 #define FS_WIPE_INFLIGHT 8u          /* zero writes in flight per wipe round */
 #define FS_MAX_DELETES 64u           /* concurrent deletes (busy-set capacity beyond puts) */
-#define FS_IO_REQS_MAX 160u          /* largest batch fs_io_run() takes */
+#define FS_IO_REQS_MAX 192u          /* largest batch fs_io_run() takes */
+#define FS_COMMITTERS 2u             /* one syncs a round while another writes its catalogue */
 /* Fragments up to this size are written buffered in one exact write at commit (their
  * fdatasync writes them out, no padding, no truncate); longer ones use O_DIRECT, since
  * buffered writeback of large files is several times slower here (PERF.md). */
@@ -69,6 +71,7 @@ struct ms_fragstore_put {
     /* Streaming validator (codec): every byte after the header goes through it. */
     struct ms_frag_check chk;
     /* Commit queue. */
+    bool tail_in_round;       /* the whole (small) file is written by the commit round */
     struct ms_fragstore_put *next_commit;
     bool commit_done;
     int commit_rc;
@@ -112,10 +115,11 @@ struct ms_fragstore {
     uint32_t busy_cap;
     uint32_t busy_count;
 
-    /* Group commit. */
-    pthread_t committer;
-    bool committer_started;
-    pthread_cond_t commit_cv;  /* committer waits for work */
+    /* Group commit: FS_COMMITTERS threads; the one with `syncing` runs a round's syncs. */
+    pthread_t committer[FS_COMMITTERS];
+    unsigned committers_started;
+    bool syncing;
+    pthread_cond_t commit_cv;  /* committers wait for work and for their turn to sync */
     pthread_cond_t done_cv;    /* callers wait for their round */
     struct ms_fragstore_put *commit_head;
     struct ms_fragstore_put *commit_tail;
