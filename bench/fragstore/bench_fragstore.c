@@ -8,13 +8,14 @@
  *   - for each fragment size (default 16 KiB, 1 MiB, 4 MiB): W writer threads (default 16)
  *     each put fresh fragments in a loop for S seconds (or until a byte cap) through
  *     ms_fragstore_put_begin/append/commit, on the node's production setup: two io_uring
- *     ports (data + sync, depth 64), RocksDB catalogue, 32 sessions. Printed: puts/s, MiB/s,
+ *     ports (data + sync, depth 64; --write-ports N adds N write ports for the staged writes of
+ *     large fragments), RocksDB catalogue, 32 sessions. Printed: puts/s, MiB/s,
  *     fragments per commit round, process CPU s/GiB, and puts/s / fio IOPS.
  * The directory must not be tmpfs (a tmpfs fdatasync costs nothing) and must have >= 10 GiB
  * free (issue 4); every phase starts on an empty store and its files are removed after it.
  *
  * Usage: bench-fragstore [--dir DIR] [--writers N] [--seconds S] [--runs R]
- *                        [--sizes 16k,1m,4m] [--no-fio] [--one-port]
+ *                        [--sizes 16k,1m,4m] [--no-fio] [--one-port] [--write-ports N]
  * A program, not a test. Fragments are built with the codec's format functions (k = 4, m = 2,
  * fixed payload); only the header changes per put (a fresh object id), so building costs
  * nothing next to the disk.
@@ -60,6 +61,7 @@ struct bench_opts {
     unsigned n_sizes;
     bool fio;
     bool one_port;
+    unsigned write_ports;
 };
 
 /* One phase's result. */
@@ -215,11 +217,13 @@ static void rm_tree(const char *path)
 struct store_env {
     struct ms_io *io;
     struct ms_io *sio;
+    struct ms_io *wio[MS_FRAGSTORE_WRITE_IOS_MAX];
+    unsigned n_wio;
     struct ms_kv *kv;
     struct ms_fragstore *store;
 };
 
-static int env_open(struct store_env *e, const char *dir, bool one_port)
+static int env_open(struct store_env *e, const char *dir, bool one_port, unsigned write_ports)
 {
     memset(e, 0, sizeof(*e));
     char db[4200];
@@ -232,9 +236,12 @@ static int env_open(struct store_env *e, const char *dir, bool one_port)
         rc = ms_io_uring_create(64, &e->io);
     if (rc == 0 && !one_port)
         rc = ms_io_uring_create(64, &e->sio);
+    for (; rc == 0 && e->n_wio < write_ports; e->n_wio++)
+        rc = ms_io_uring_create(64, &e->wio[e->n_wio]);
     if (rc == 0)
         rc = ms_kv_rocksdb_open(db, ms_fragstore_kv_cfs, ncf, NULL, &e->kv);
     struct ms_fragstore_opts o = {.data_dir = dir, .io = e->io, .sync_io = e->sio,
+                                  .write_ios = e->wio, .n_write_ios = e->n_wio,
                                   .kv = e->kv, .max_sessions = 32};
     if (rc == 0)
         rc = ms_fragstore_open(&o, &e->store);
@@ -246,6 +253,8 @@ static void env_close(struct store_env *e)
     ms_fragstore_close(e->store);
     ms_kv_close(e->kv);
     ms_io_destroy(e->sio);
+    for (unsigned i = 0; i < e->n_wio; i++)
+        ms_io_destroy(e->wio[i]);
     ms_io_destroy(e->io);
 }
 
@@ -254,7 +263,7 @@ static int run_phase(const struct bench_opts *o, uint64_t size, struct phase_res
     char dir[4096];
     snprintf(dir, sizeof(dir), "%s/store", o->dir);
     struct store_env e;
-    int rc = env_open(&e, dir, o->one_port);
+    int rc = env_open(&e, dir, o->one_port, o->write_ports);
     struct phase ph = {.store = e.store, .frag_target = size};
     pthread_mutex_init(&ph.mu, NULL);
     pthread_t th[BENCH_WRITERS_MAX];
@@ -397,6 +406,8 @@ static int parse_args(int argc, char **argv, struct bench_opts *o)
             rc = parse_uint(v, 1, BENCH_RUNS_MAX, &o->runs);
         else if (strcmp(a, "--sizes") == 0)
             rc = parse_sizes(v, o);
+        else if (strcmp(a, "--write-ports") == 0)
+            rc = parse_uint(v, 0, MS_FRAGSTORE_WRITE_IOS_MAX, &o->write_ports);
         else
             rc = -EINVAL;
     }
@@ -432,8 +443,9 @@ static void print_summary(const struct bench_opts *o, double fio[],
 {
     double v[BENCH_RUNS_MAX];
     double fio_med = o->fio ? median(memcpy(v, fio, o->runs * sizeof(double)), o->runs) : 0;
-    printf("\nmedian of %u runs, %u writers%s; fio 4 KiB write+fdatasync QD1: %.0f IOPS\n",
-           o->runs, o->writers, o->one_port ? ", one io port" : "", fio_med);
+    printf("\nmedian of %u runs, %u writers%s, %u write ports; fio 4 KiB write+fdatasync QD1: "
+           "%.0f IOPS\n", o->runs, o->writers, o->one_port ? ", one io port" : "",
+           o->write_ports, fio_med);
     printf("%-10s %10s %10s %12s %12s %14s\n", "size", "puts/s", "MiB/s", "frags/round",
            "CPU s/GiB", "puts/s / fio");
     for (unsigned s = 0; s < o->n_sizes; s++) {
@@ -456,7 +468,8 @@ int main(int argc, char **argv)
     struct bench_opts o;
     if (parse_args(argc, argv, &o) != 0) {
         fprintf(stderr, "usage: bench-fragstore [--dir DIR] [--writers N] [--seconds S] "
-                        "[--runs R] [--sizes 16k,1m,4m] [--no-fio] [--one-port]\n");
+                        "[--runs R] [--sizes 16k,1m,4m] [--no-fio] [--one-port] "
+                        "[--write-ports N]\n");
         return 2;
     }
     ms_log_set_level(MS_LOG_WARN);

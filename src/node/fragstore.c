@@ -314,6 +314,14 @@ static int store_init(struct ms_fragstore *s, const struct ms_fragstore_opts *o)
         return -EINVAL;
     if (o->n_read_ios > MS_FRAGSTORE_READ_IOS_MAX || (o->n_read_ios > 0 && !o->read_ios))
         return -EINVAL;
+    if (o->n_write_ios > MS_FRAGSTORE_WRITE_IOS_MAX || (o->n_write_ios > 0 && !o->write_ios))
+        return -EINVAL;
+    s->n_wio = o->n_write_ios;
+    atomic_init(&s->wio_next, 0);
+    for (unsigned i = 0; i < MS_FRAGSTORE_WRITE_IOS_MAX; i++) {
+        pthread_mutex_init(&s->wio_mu[i], NULL);
+        s->wio[i] = i < s->n_wio ? o->write_ios[i] : NULL;
+    }
     s->n_rio = o->n_read_ios;
     atomic_init(&s->rio_next, 0);
     for (unsigned i = 0; i < MS_FRAGSTORE_READ_IOS_MAX; i++) {
@@ -413,6 +421,8 @@ void ms_fragstore_close(struct ms_fragstore *s)
     pthread_mutex_destroy(&s->io_mu);
     for (unsigned i = 0; i < MS_FRAGSTORE_READ_IOS_MAX; i++)
         pthread_mutex_destroy(&s->rio_mu[i]);
+    for (unsigned i = 0; i < MS_FRAGSTORE_WRITE_IOS_MAX; i++)
+        pthread_mutex_destroy(&s->wio_mu[i]);
     free(s->busy);
     free(s->slots);
     free(s->zeros);
@@ -760,7 +770,40 @@ int ms_fragstore_put_begin(struct ms_fragstore *s, const struct ms_oid *oid, uin
     return 0;
 }
 
-/* Writes stage[0..len) at stage_off in FS_WRITE_CHUNK requests, all in flight together.
+/* Takes a port for a stage write: a free write port if any (round robin), else waits for
+ * one; io (under io_mu) when the store has no write ports. Returns the write port's index or
+ * -1 for io; *port is the port, whose lock the caller then holds. */
+static int wr_port_take(struct ms_fragstore *s, struct ms_io **port)
+{
+    if (s->n_wio == 0) {
+        pthread_mutex_lock(&s->io_mu);
+        *port = s->io;
+        return -1;
+    }
+    unsigned start = atomic_fetch_add(&s->wio_next, 1);
+    unsigned i = start % s->n_wio;
+    bool got = false;
+    for (unsigned k = 0; k < s->n_wio && !got; k++) {
+        i = (start + k) % s->n_wio;
+        got = pthread_mutex_trylock(&s->wio_mu[i]) == 0;
+    }
+    if (!got) {
+        i = start % s->n_wio;
+        pthread_mutex_lock(&s->wio_mu[i]);
+    }
+    *port = s->wio[i];
+    MS_ASSERT(*port != NULL);
+    return (int)i;
+}
+
+static void wr_port_give(struct ms_fragstore *s, int i)
+{
+    MS_ASSERT(i < (int)s->n_wio);
+    pthread_mutex_unlock(i < 0 ? &s->io_mu : &s->wio_mu[i]);
+}
+
+/* Writes stage[0..len) at stage_off in FS_WRITE_CHUNK requests, all in flight together, on a
+ * write port (the stage is registered with io only, so elsewhere it goes unregistered).
  * len is a multiple of FS_ALIGN when the file is O_DIRECT. */
 static int stage_write(struct ms_fragstore_put *p, uint32_t len)
 {
@@ -769,26 +812,27 @@ static int stage_write(struct ms_fragstore_put *p, uint32_t len)
     MS_ASSERT(!p->direct || (len % FS_ALIGN == 0 && p->stage_off % FS_ALIGN == 0));
     struct ms_io_req reqs[FS_IO_BATCH_MAX];
     int res[FS_IO_BATCH_MAX];
+    struct ms_io *port = NULL;
+    int wi = len > 0 ? wr_port_take(s, &port) : -1;
     unsigned n = 0;
     for (uint32_t off = 0; off < len; off += FS_WRITE_CHUNK, n++) {
         MS_ASSERT(n < FS_IO_BATCH_MAX);
         uint32_t l = len - off < FS_WRITE_CHUNK ? len - off : FS_WRITE_CHUNK;
         reqs[n] = (struct ms_io_req){.op = MS_IO_WRITE, .fd = p->fd, .buf = p->stage + off,
                                      .len = l, .offset = p->stage_off + off,
-                                     .buf_index = p->buf_index};
+                                     .buf_index = wi < 0 ? p->buf_index : -1};
     }
     if (n == 0)
         return 0;
-    pthread_mutex_lock(&s->io_mu);
-    int rc = fs_io_run(s->io, reqs, n, res);
+    int rc = fs_io_run(port, reqs, n, res);
     for (unsigned i = 0; i < n && rc == 0; i++) {
         if (res[i] < 0)
             rc = res[i];
         else if ((size_t)res[i] < reqs[i].len) /* short write: finish it synchronously */
-            rc = ms_io_pwrite_all(s->io, p->fd, (uint8_t *)reqs[i].buf + res[i],
+            rc = ms_io_pwrite_all(port, p->fd, (uint8_t *)reqs[i].buf + res[i],
                                   reqs[i].len - (size_t)res[i], reqs[i].offset + (size_t)res[i]);
     }
-    pthread_mutex_unlock(&s->io_mu);
+    wr_port_give(s, wi);
     return rc;
 }
 

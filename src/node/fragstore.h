@@ -39,6 +39,9 @@ struct ms_fragstore_put;
 /* Most read ports a store takes (ms_fragstore_opts.read_ios). */
 #define MS_FRAGSTORE_READ_IOS_MAX 16
 
+/* Most write ports a store takes (ms_fragstore_opts.write_ios). */
+#define MS_FRAGSTORE_WRITE_IOS_MAX 16
+
 /* Highest fragment index + 1 (k + m <= 32). */
 #define MS_FRAGSTORE_MAX_INDEX 32
 
@@ -55,6 +58,11 @@ struct ms_fragstore_opts {
     struct ms_io *const *read_ios; /* optional ports (borrowed) for reads: get, verify, scrub;
                                     * a reader takes a free one; n_read_ios = 0: reads use io */
     unsigned n_read_ios;          /* <= MS_FRAGSTORE_READ_IOS_MAX */
+    struct ms_io *const *write_ios; /* optional ports (borrowed) for the staged O_DIRECT writes
+                                     * of fragments > 256 KiB; a session takes a free one per
+                                     * stage, so several sessions' data is in flight at once;
+                                     * n_write_ios = 0: those writes use io, one at a time */
+    unsigned n_write_ios;         /* <= MS_FRAGSTORE_WRITE_IOS_MAX */
     struct ms_kv *kv;             /* required; borrowed, opened with ms_fragstore_kv_cfs */
     const struct ms_clock *clock; /* borrowed; NULL = the real clock */
     uint32_t max_sessions;        /* concurrent put sessions; 0 = default (16) */

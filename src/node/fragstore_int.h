@@ -10,6 +10,9 @@
  *   sio_mu serialises requests on the sync port `sio` the same way: commit rounds
  *          (fdatasyncs and directory fsyncs), wipes. When the caller gives no second
  *          port, sio == io and sio_mu points at io_mu.
+ *   wio_mu[i] serialises write port i (staged writes of large fragments); a session takes a
+ *          free one per stage, so several sessions' stages are in flight at once. Without
+ *          write ports, stage writes use io under io_mu.
  *   rio_mu[i] serialises read port i (opens, reads and closes of readers); a reader takes a
  *          free one per call (never two at once), so reads run in parallel with each other
  *          and with writes. Without read ports, readers use io under io_mu.
@@ -101,6 +104,11 @@ struct ms_fragstore {
     pthread_mutex_t rio_mu[MS_FRAGSTORE_READ_IOS_MAX];
     unsigned n_rio;
     atomic_uint rio_next;
+    /* Write ports: wio[i] guarded by wio_mu[i]; n_wio = 0 means stage writes use io. */
+    struct ms_io *wio[MS_FRAGSTORE_WRITE_IOS_MAX];
+    pthread_mutex_t wio_mu[MS_FRAGSTORE_WRITE_IOS_MAX];
+    unsigned n_wio;
+    atomic_uint wio_next;
     pthread_mutex_t mu;
 
     /* Session slots and their staging memory (one aligned block, registered if possible). */

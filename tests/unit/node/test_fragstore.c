@@ -476,9 +476,12 @@ static void *gc_thread(void *arg)
         struct ms_oid oid;
         fragtest_oid(&oid, 5000 + (uint64_t)a->id * 100 + (uint64_t)i);
         struct fragtest f;
-        a->rc = fragtest_build(&f, &oid, 0, 1, 16384, (uint64_t)i);
+        /* Every fourth put is longer than the 1 MiB stage: staged O_DIRECT writes of
+         * several sessions (on write ports when the store has them) beside small commits. */
+        bool big = i % 4 == 3;
+        a->rc = fragtest_build(&f, &oid, 0, big ? 3 : 1, big ? 400000 : 16384, (uint64_t)i);
         if (a->rc == 0)
-            a->rc = fragtest_put(a->s, &f, 16384);
+            a->rc = fragtest_put(a->s, &f, big ? 300000 : 16384);
         if (a->rc == 0)
             a->rc = fragtest_check(a->s, &f);
         fragtest_free(&f);
@@ -486,8 +489,9 @@ static void *gc_thread(void *arg)
     return NULL;
 }
 
-/* Eight writers commit concurrently; every put is acked and readable. The batching factor
- * (fragments per round) depends on timing and is only reported here; bench/node measures it. */
+/* Eight writers commit concurrently, small and large fragments mixed; every put is acked
+ * and readable. The batching factor (fragments per round) depends on timing and is only
+ * reported here; bench/fragstore measures it. */
 static void test_group_commit_concurrent(void **state)
 {
     struct fx *x = *state;
@@ -607,21 +611,26 @@ static void test_uring_roundtrip_and_delete(void **state)
     fragtest_free(&f);
 }
 
-/* A second port for commit rounds and wipes and two read ports (the daemon gives them so
- * syncs never block data writes and reads run in parallel): the same round trips,
- * concurrent commits and reads, a delete. */
+/* A second port for commit rounds and wipes, two read ports and two write ports (the daemon
+ * gives them so syncs never block data writes, several large fragments' stages are in flight
+ * at once and reads run in parallel): the same round trips, concurrent commits and reads, a
+ * delete. */
 static void test_separate_sync_and_read_ports(void **state)
 {
     struct fx *x = *state;
-    struct ms_io *sio = NULL, *rio[2] = {NULL, NULL};
+    struct ms_io *sio = NULL, *rio[2] = {NULL, NULL}, *wio[2] = {NULL, NULL};
     assert_int_equal(ms_io_sync_create(&sio), 0);
     assert_int_equal(ms_io_sync_create(&rio[0]), 0);
     assert_int_equal(ms_io_sync_create(&rio[1]), 0);
+    assert_int_equal(ms_io_sync_create(&wio[0]), 0);
+    assert_int_equal(ms_io_sync_create(&wio[1]), 0);
     ms_fragstore_close(x->s);
     x->s = NULL;
     x->opts.sync_io = sio;
     x->opts.read_ios = rio;
     x->opts.n_read_ios = 2;
+    x->opts.write_ios = wio;
+    x->opts.n_write_ios = 2;
     assert_int_equal(fx_open_store(x), 0);
     test_put_get_roundtrip(state);
     test_group_commit_concurrent(state); /* each writer also reads its fragments back */
@@ -638,9 +647,13 @@ static void test_separate_sync_and_read_ports(void **state)
     x->opts.sync_io = NULL;
     x->opts.read_ios = NULL;
     x->opts.n_read_ios = 0;
+    x->opts.write_ios = NULL;
+    x->opts.n_write_ios = 0;
     ms_io_destroy(sio);
     ms_io_destroy(rio[0]);
     ms_io_destroy(rio[1]);
+    ms_io_destroy(wio[0]);
+    ms_io_destroy(wio[1]);
     assert_int_equal(fx_open_store(x), 0);
     fragtest_free(&f);
 }
