@@ -547,6 +547,7 @@ static bool fault_op_ok(enum ms_io_fault_op op)
 static int fault_add_rule_nth(struct io_fault *f, struct fault_rule *r, uint64_t nth)
 {
     MS_ASSERT(nth > 0);
+    MS_ASSERT(r->op <= MS_IO_FOP_COUNT && r->kind != 0);
     pthread_mutex_lock(&f->mu);
     r->at = (r->op == MS_IO_FOP_COUNT ? f->sync_any : f->counts[r->op]) + nth;
     int rc = fault_add_rule(f, r);

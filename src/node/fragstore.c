@@ -207,6 +207,7 @@ static int open_dir(struct ms_fragstore *s, int parent, const char *name, bool *
 static void hint_spread_subdirs(int dirfd)
 {
     MS_ASSERT(dirfd >= 0);
+    MS_ASSERT(dirfd != AT_FDCWD);
     int flags = 0;
     if (ioctl(dirfd, FS_IOC_GETFLAGS, &flags) != 0 || (flags & FS_TOPDIR_FL))
         return;
@@ -687,6 +688,8 @@ static void session_start(struct ms_fragstore_put *p, const struct ms_fragstore_
 static int session_create(struct ms_fragstore_put *p, bool want_direct, bool *direct)
 {
     struct ms_fragstore *s = p->store;
+    MS_ASSERT(p->in_use && p->fd < 0);
+    MS_ASSERT(direct != NULL);
     char name[FS_NAME_MAX];
     fs_frag_name(&p->key, name);
     int dirfd = fs_subdir_fd(s, &p->key);
@@ -775,6 +778,7 @@ int ms_fragstore_put_begin(struct ms_fragstore *s, const struct ms_oid *oid, uin
  * -1 for io; *port is the port, whose lock the caller then holds. */
 static int wr_port_take(struct ms_fragstore *s, struct ms_io **port)
 {
+    MS_ASSERT(s != NULL && port != NULL);
     if (s->n_wio == 0) {
         pthread_mutex_lock(&s->io_mu);
         *port = s->io;
@@ -1020,6 +1024,7 @@ static void round_sync(struct ms_fragstore *s, struct ms_fragstore_put *list)
     struct round_plan pl;
     int res[FS_ROUND_REQS_MAX];
     round_plan_make(s, list, &pl);
+    MS_ASSERT(pl.n > 0 && pl.n <= FS_ROUND_REQS_MAX);
     int rc = fs_io_run(s->sio, pl.reqs, pl.n, res);
     unsigned k = 0;
     for (struct ms_fragstore_put *p = list; p; p = p->next_commit, k++) {
@@ -1081,6 +1086,7 @@ static void round_sync_phase(struct ms_fragstore *s, struct ms_fragstore_put *li
  * the next round syncs), then their fds are closed. */
 static void round_finish_phase(struct ms_fragstore *s, struct ms_fragstore_put *list)
 {
+    MS_ASSERT(s != NULL && list != NULL);
     round_catalogue(s, list);
     unsigned ok = 0, n = 0;
     for (struct ms_fragstore_put *p = list; p; p = p->next_commit, n++) {
