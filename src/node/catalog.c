@@ -310,3 +310,45 @@ int64_t ms_catalog_count(const struct ms_catalog *cat, unsigned cf)
     ms_kv_iter_destroy(it);
     return rc < 0 ? rc : n;
 }
+
+int ms_catalog_page(const struct ms_catalog *cat, unsigned cf, const struct ms_fragstore_key *after,
+                    size_t limit,
+                    int (*row_cb)(const struct ms_fragstore_key *key, const void *val,
+                                  size_t vlen, size_t n, void *arg),
+                    void *arg)
+{
+    MS_ASSERT(cat != NULL && row_cb != NULL);
+    MS_ASSERT(limit > 0 && limit <= INT32_MAX);
+    struct ms_kv_iter *it = NULL;
+    int rc = ms_kv_iter_create(cat->kv, cf, NULL, 0, NULL, 0, &it);
+    if (rc < 0)
+        return rc;
+    uint8_t k[MS_CATALOG_KEY_BYTES];
+    if (after) {
+        ms_catalog_key_encode(after, k);
+        ms_kv_iter_seek(it, k, sizeof(k));
+    } else {
+        ms_kv_iter_seek_to_first(it);
+    }
+    size_t n = 0;
+    for (; rc == 0 && n < limit && ms_kv_iter_valid(it); ms_kv_iter_next(it)) {
+        size_t klen = 0, vlen = 0;
+        const void *kp = ms_kv_iter_key(it, &klen);
+        const void *vp = ms_kv_iter_value(it, &vlen);
+        if (after && klen == sizeof(k) && memcmp(kp, k, sizeof(k)) == 0)
+            continue; /* the page starts strictly after the caller's last key */
+        struct ms_fragstore_key key;
+        rc = ms_catalog_key_decode(kp, klen, &key);
+        if (rc == 0)
+            rc = row_cb(&key, vp, vlen, n, arg);
+        if (rc > 0) {
+            n++;
+            rc = 0;
+        }
+    }
+    if (rc == 0)
+        rc = ms_kv_iter_status(it);
+    ms_kv_iter_destroy(it);
+    MS_ASSERT(rc < 0 || n <= limit);
+    return rc < 0 ? rc : (int)n;
+}

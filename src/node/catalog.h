@@ -169,6 +169,19 @@ MS_MUST_CHECK int ms_catalog_batch_forget(const struct ms_catalog *cat,
                                           struct ms_kv_batch *batch,
                                           const struct ms_fragstore_key *key);
 
+/* Walks column family cf in key order from just after *after (NULL: from the first key),
+ * calling row_cb for each row until it has taken limit rows (1 .. INT32_MAX). row_cb decodes
+ * the row's value into slot n of the caller's output and returns 1 when it took the row, 0 to
+ * skip it, or a negative code that ends the walk. A key that does not decode ends the walk with
+ * its error. Returns the rows taken, or a negative code. Used by the paged RPCs (ListFragments
+ * over cf_frags, ScrubReport over cf_scrub). */
+MS_MUST_CHECK int ms_catalog_page(const struct ms_catalog *cat, unsigned cf,
+                                  const struct ms_fragstore_key *after, size_t limit,
+                                  int (*row_cb)(const struct ms_fragstore_key *key,
+                                                const void *val, size_t vlen, size_t n,
+                                                void *arg),
+                                  void *arg);
+
 /* Counts the keys of column family cf (committed fragments: cat->cf_frags; damaged ones:
  * cat->cf_scrub). Returns the count (>= 0) or a kv error. */
 MS_MUST_CHECK int64_t ms_catalog_count(const struct ms_catalog *cat, unsigned cf);

@@ -1564,6 +1564,22 @@ int ms_fragstore_stat(struct ms_fragstore *s, const struct ms_fragstore_key *key
     return rc;
 }
 
+/* ms_catalog_page row: committed records only (a record in another state is not listed). */
+static int list_row(const struct ms_fragstore_key *key, const void *val, size_t vlen, size_t n,
+                    void *arg)
+{
+    struct ms_fragstore_entry *out = arg;
+    struct ms_catalog_rec rec;
+    int rc = ms_catalog_rec_decode(val, vlen, &rec);
+    if (rc < 0)
+        return rc;
+    if (rec.state != MS_CATALOG_COMMITTED)
+        return 0;
+    out[n].key = *key;
+    info_of(&rec, &out[n].info);
+    return 1;
+}
+
 int ms_fragstore_list(struct ms_fragstore *s, const struct ms_fragstore_key *after,
                       struct ms_fragstore_entry *out, size_t limit)
 {
@@ -1573,35 +1589,7 @@ int ms_fragstore_list(struct ms_fragstore *s, const struct ms_fragstore_key *aft
         return limit == 0 ? 0 : -EINVAL;
     if (after && after->frag_index >= MS_FRAGSTORE_MAX_INDEX)
         return -EINVAL;
-    struct ms_kv_iter *it = NULL;
-    int rc = ms_kv_iter_create(s->cat.kv, s->cat.cf_frags, NULL, 0, NULL, 0, &it);
-    if (rc < 0)
-        return rc;
-    uint8_t k[MS_CATALOG_KEY_BYTES];
-    if (after) {
-        ms_catalog_key_encode(after, k);
-        ms_kv_iter_seek(it, k, sizeof(k));
-    } else {
-        ms_kv_iter_seek_to_first(it);
-    }
-    size_t n = 0;
-    for (; rc == 0 && n < limit && ms_kv_iter_valid(it); ms_kv_iter_next(it)) {
-        size_t klen = 0, vlen = 0;
-        const void *kp = ms_kv_iter_key(it, &klen);
-        const void *vp = ms_kv_iter_value(it, &vlen);
-        if (after && klen == sizeof(k) && memcmp(kp, k, sizeof(k)) == 0)
-            continue;
-        struct ms_catalog_rec rec;
-        rc = ms_catalog_key_decode(kp, klen, &out[n].key);
-        if (rc == 0)
-            rc = ms_catalog_rec_decode(vp, vlen, &rec);
-        if (rc == 0 && rec.state == MS_CATALOG_COMMITTED)
-            info_of(&rec, &out[n++].info);
-    }
-    if (rc == 0)
-        rc = ms_kv_iter_status(it);
-    ms_kv_iter_destroy(it);
-    return rc < 0 ? rc : (int)n;
+    return ms_catalog_page(&s->cat, s->cat.cf_frags, after, limit, list_row, out);
 }
 
 int ms_fragstore_space(struct ms_fragstore *s, struct ms_fragstore_space *out)

@@ -81,6 +81,22 @@ int ms_scrub_note(struct ms_fragstore *s, const struct ms_fragstore_key *key,
     return 0;
 }
 
+/* ms_catalog_page row: one damaged fragment. */
+static int report_row(const struct ms_fragstore_key *key, const void *val, size_t vlen, size_t n,
+                      void *arg)
+{
+    struct ms_scrub_entry *out = arg;
+    struct ms_catalog_scrub e;
+    int rc = ms_catalog_scrub_decode(val, vlen, &e);
+    if (rc < 0)
+        return rc;
+    out[n].key = *key;
+    out[n].reason = (uint32_t)e.reason;
+    out[n].record = e.record;
+    out[n].time_ms = e.time_ms;
+    return 1;
+}
+
 int ms_scrub_report(struct ms_fragstore *s, const struct ms_fragstore_key *after,
                     struct ms_scrub_entry *out, size_t limit)
 {
@@ -88,38 +104,7 @@ int ms_scrub_report(struct ms_fragstore *s, const struct ms_fragstore_key *after
     MS_ASSERT(out != NULL || limit == 0);
     if (limit == 0 || limit > INT32_MAX || (after && after->frag_index >= MS_FRAGSTORE_MAX_INDEX))
         return limit == 0 ? 0 : -EINVAL;
-    struct ms_kv_iter *it = NULL;
-    int rc = ms_kv_iter_create(s->cat.kv, s->cat.cf_scrub, NULL, 0, NULL, 0, &it);
-    if (rc < 0)
-        return rc;
-    uint8_t k[MS_CATALOG_KEY_BYTES];
-    if (after) {
-        ms_catalog_key_encode(after, k);
-        ms_kv_iter_seek(it, k, sizeof(k));
-    } else {
-        ms_kv_iter_seek_to_first(it);
-    }
-    size_t n = 0;
-    for (; rc == 0 && n < limit && ms_kv_iter_valid(it); ms_kv_iter_next(it)) {
-        size_t klen = 0, vlen = 0;
-        const void *kp = ms_kv_iter_key(it, &klen);
-        const void *vp = ms_kv_iter_value(it, &vlen);
-        if (after && klen == sizeof(k) && memcmp(kp, k, sizeof(k)) == 0)
-            continue;
-        struct ms_catalog_scrub e;
-        rc = ms_catalog_key_decode(kp, klen, &out[n].key);
-        if (rc == 0)
-            rc = ms_catalog_scrub_decode(vp, vlen, &e);
-        if (rc == 0) {
-            out[n].reason = (uint32_t)e.reason;
-            out[n].record = e.record;
-            out[n++].time_ms = e.time_ms;
-        }
-    }
-    if (rc == 0)
-        rc = ms_kv_iter_status(it);
-    ms_kv_iter_destroy(it);
-    return rc < 0 ? rc : (int)n;
+    return ms_catalog_page(&s->cat, s->cat.cf_scrub, after, limit, report_row, out);
 }
 
 int ms_scrub_clear(struct ms_fragstore *s, const struct ms_fragstore_key *key)
