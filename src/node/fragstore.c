@@ -260,8 +260,11 @@ static int alloc_memory(struct ms_fragstore *s)
     /* The codec's validator state holds 64-byte aligned XXH3 states: calloc is not enough. */
     size_t slots_bytes = (size_t)s->max_sessions * sizeof(*s->slots);
     s->slots = aligned_alloc(_Alignof(struct ms_fragstore_put), slots_bytes);
-    if (s->slots)
+    if (s->slots) {
         memset(s->slots, 0, slots_bytes);
+        for (uint32_t i = 0; i < s->max_sessions; i++)
+            pthread_cond_init(&s->slots[i].done_cv, NULL);
+    }
     s->busy_cap = s->max_sessions + FS_MAX_DELETES;
     s->busy = calloc(s->busy_cap, sizeof(*s->busy));
     if (!s->stage_mem || !s->zeros || !s->slots || !s->busy)
@@ -334,7 +337,6 @@ static int store_init(struct ms_fragstore *s, const struct ms_fragstore_opts *o)
     s->sio_mu = s->sio == s->io ? &s->io_mu : &s->sio_mu_own;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->commit_cv, NULL);
-    pthread_cond_init(&s->done_cv, NULL);
     int rc = ms_catalog_init(&s->cat, o->kv);
     if (rc == 0)
         rc = open_dirs(s, o->data_dir);
@@ -415,7 +417,6 @@ void ms_fragstore_close(struct ms_fragstore *s)
     close_fd(s, &s->tmp_fd);
     close_fd(s, &s->frags_fd);
     close_fd(s, &s->data_fd);
-    pthread_cond_destroy(&s->done_cv);
     pthread_cond_destroy(&s->commit_cv);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->sio_mu_own);
@@ -425,6 +426,8 @@ void ms_fragstore_close(struct ms_fragstore *s)
     for (unsigned i = 0; i < MS_FRAGSTORE_WRITE_IOS_MAX; i++)
         pthread_mutex_destroy(&s->wio_mu[i]);
     free(s->busy);
+    for (uint32_t i = 0; s->slots && i < s->max_sessions; i++)
+        pthread_cond_destroy(&s->slots[i].done_cv);
     free(s->slots);
     free(s->zeros);
     free(s->stage_mem);
@@ -1132,8 +1135,8 @@ static void *committer_main(void *arg)
             next = p->next_commit;
             p->next_commit = NULL;
             p->commit_done = true;
+            pthread_cond_signal(&p->done_cv); /* only its own caller: no thundering herd */
         }
-        pthread_cond_broadcast(&s->done_cv);
     }
     pthread_mutex_unlock(&s->mu);
     MS_ASSERT(s->commit_head == NULL);
@@ -1155,7 +1158,7 @@ static int commit_queued(struct ms_fragstore *s, struct ms_fragstore_put *p)
     s->commit_tail = p;
     pthread_cond_signal(&s->commit_cv);
     while (!p->commit_done)
-        pthread_cond_wait(&s->done_cv, &s->mu);
+        pthread_cond_wait(&p->done_cv, &s->mu);
     int rc = p->commit_rc;
     pthread_mutex_unlock(&s->mu);
     return rc;

@@ -78,6 +78,7 @@ struct ms_fragstore_put {
     struct ms_fragstore_put *next_commit;
     bool commit_done;
     int commit_rc;
+    pthread_cond_t done_cv;   /* its caller waits here for its round (under store mu) */
 };
 
 struct ms_scrub;
@@ -128,7 +129,6 @@ struct ms_fragstore {
     unsigned committers_started;
     bool syncing;
     pthread_cond_t commit_cv;  /* committers wait for work and for their turn to sync */
-    pthread_cond_t done_cv;    /* callers wait for their round */
     struct ms_fragstore_put *commit_head;
     struct ms_fragstore_put *commit_tail;
     bool stopping;
