@@ -563,3 +563,24 @@ int fx_whoami(struct ms_rpc_client *c, const struct ms_rpc_call_opts *opts, char
     free(resp);
     return 0;
 }
+
+int fx_env_setup(void **state)
+{
+    struct fx_env *e = calloc(1, sizeof(*e));
+    assert_non_null(e);
+    ms_rpc_init();
+    fx_certs_make(&e->certs);
+    e->port = fx_server_start(&e->certs.node1, &e->srv);
+    *state = e;
+    return 0;
+}
+
+int fx_env_teardown(void **state)
+{
+    struct fx_env *e = *state;
+    ms_rpc_server_destroy(e->srv);
+    fx_certs_free(&e->certs);
+    ms_rpc_fini();
+    free(e);
+    return 0;
+}

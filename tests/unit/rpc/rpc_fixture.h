@@ -95,6 +95,18 @@ int fx_download(struct ms_rpc_client *c, uint64_t total, uint32_t chunk, unsigne
 int fx_fail(struct ms_rpc_client *c, int code, const char *reason, struct ms_rpc_status *st);
 int fx_sleep(struct ms_rpc_client *c, uint32_t ms, unsigned deadline_ms);
 
+/* A test group's world: certificates and one echo server over mTLS on 127.0.0.1. */
+struct fx_env {
+    struct fx_certs certs;
+    struct ms_rpc_server *srv;
+    int port;
+};
+
+/* cmocka group setup/teardown: makes certificates, starts the server as node-1 (*state is a
+ * calloc'd struct fx_env), and stops and frees it all again. */
+int fx_env_setup(void **state);
+int fx_env_teardown(void **state);
+
 /* Whoami: copies the principal into who (cap bytes) and the cap metadata into md. */
 int fx_whoami(struct ms_rpc_client *c, const struct ms_rpc_call_opts *opts, char *who,
               size_t cap, uint8_t *md, size_t *md_len);

@@ -20,33 +20,6 @@
 #include "rpc_fixture.h"
 #include "testutil.h"
 
-struct st {
-    struct fx_certs certs;
-    struct ms_rpc_server *srv;
-    int port;
-};
-
-static int setup(void **state)
-{
-    struct st *s = calloc(1, sizeof(*s));
-    assert_non_null(s);
-    ms_rpc_init();
-    fx_certs_make(&s->certs);
-    s->port = fx_server_start(&s->certs.node1, &s->srv);
-    *state = s;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct st *s = *state;
-    ms_rpc_server_destroy(s->srv);
-    fx_certs_free(&s->certs);
-    ms_rpc_fini();
-    free(s);
-    return 0;
-}
-
 struct worker {
     struct ms_rpc_client *c;
     int calls;
@@ -74,7 +47,7 @@ static void *worker_main(void *arg)
 /* 16 callers in flight over one client with 2 connections (the bench's unary shape). */
 static void test_concurrent_unary_on_two_connections(void **state)
 {
-    struct st *s = *state;
+    struct fx_env *s = *state;
     struct ms_rpc_client *c = fx_client(s->port, &s->certs.alice, 2);
     pthread_t t[16];
     struct worker w[16];
@@ -92,7 +65,7 @@ static void test_concurrent_unary_on_two_connections(void **state)
 /* Sends after the server has failed the call report -EPIPE; finish tells why, twice. */
 static void test_send_after_server_failed(void **state)
 {
-    struct st *s = *state;
+    struct fx_env *s = *state;
     struct ms_rpc_client *c = fx_client(s->port, &s->certs.alice, 1);
     struct ms_rpc_stream *str;
     assert_int_equal(ms_rpc_stream_open(c, FX_UPLOAD, NULL, &str), 0);
@@ -126,7 +99,7 @@ static void count_release(void *arg)
 
 static void test_destroy_unfinished_stream(void **state)
 {
-    struct st *s = *state;
+    struct fx_env *s = *state;
     struct ms_rpc_client *c = fx_client(s->port, &s->certs.alice, 1);
     struct ms_rpc_stream *str;
     assert_int_equal(ms_rpc_stream_open(c, FX_UPLOAD, NULL, &str), 0);
@@ -160,7 +133,7 @@ static void test_destroy_unfinished_stream(void **state)
 /* Nobody listens: UNAVAILABLE maps to -MEDSTORE_EUNAVAIL, within the deadline. */
 static void test_unreachable_peer(void **state)
 {
-    struct st *s = *state;
+    struct fx_env *s = *state;
     struct ms_rpc_server *srv;
     int port = fx_server_start(&s->certs.node1, &srv);
     ms_rpc_server_destroy(srv); /* the port is free again */
@@ -197,5 +170,5 @@ int main(void)
         cmocka_unit_test(test_unreachable_peer),
         cmocka_unit_test(test_bad_config),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, fx_env_setup, fx_env_teardown);
 }

@@ -28,33 +28,6 @@
 #include "rpc_fixture.h"
 #include "testutil.h"
 
-struct st {
-    struct fx_certs certs;
-    struct ms_rpc_server *srv;
-    int port;
-};
-
-static int setup(void **state)
-{
-    struct st *s = calloc(1, sizeof(*s));
-    assert_non_null(s);
-    ms_rpc_init();
-    fx_certs_make(&s->certs);
-    s->port = fx_server_start(&s->certs.node1, &s->srv);
-    *state = s;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct st *s = *state;
-    ms_rpc_server_destroy(s->srv);
-    fx_certs_free(&s->certs);
-    ms_rpc_fini();
-    free(s);
-    return 0;
-}
-
 /* Echo of 16 bytes; returns the code. */
 static int echo(struct ms_rpc_client *c, struct ms_rpc_status *st)
 {
@@ -96,7 +69,7 @@ static int echo_with(int port, const struct ms_rpc_tls_files *f, char *logbuf, s
 
 static void test_cluster_client_accepted__Y_TRN_1(void **state)
 {
-    struct st *s = *state;
+    struct fx_env *s = *state;
     char log[4096];
     assert_int_equal(echo_with(s->port, &s->certs.alice, log, sizeof(log)), 0);
 }
@@ -104,7 +77,7 @@ static void test_cluster_client_accepted__Y_TRN_1(void **state)
 /* A client certificate from another CA never reaches a handler (Y-TRN-2). */
 static void test_rogue_ca_client_refused__Y_TRN_2(void **state)
 {
-    struct st *s = *state;
+    struct fx_env *s = *state;
     int before = atomic_load(&fx_handler_calls);
     char log[4096];
     /* rogue_alice trusts the rogue CA, so use the cluster CA as trust anchor: only the
@@ -119,7 +92,7 @@ static void test_rogue_ca_client_refused__Y_TRN_2(void **state)
  * logs the handshake failure with gRPC's reason. */
 static void test_untrusted_server_refused_and_logged__Y_TRN_2(void **state)
 {
-    struct st *s = *state;
+    struct fx_env *s = *state;
     int before = atomic_load(&fx_handler_calls);
     struct ms_rpc_tls_files f = s->certs.alice;
     f.ca_path = s->certs.rogue_alice.ca_path;
@@ -132,7 +105,7 @@ static void test_untrusted_server_refused_and_logged__Y_TRN_2(void **state)
 /* A raw gRPC client with the right CA but no certificate at all (Y-TRN-2). */
 static void test_no_client_certificate_refused__Y_TRN_2(void **state)
 {
-    struct st *s = *state;
+    struct fx_env *s = *state;
     int before = atomic_load(&fx_handler_calls);
     uint8_t *ca = NULL;
     size_t ca_len = 0;
@@ -181,7 +154,7 @@ static void test_no_client_certificate_refused__Y_TRN_2(void **state)
 /* The principal is the CN, never a SAN: mallory's certificate has SAN DNS "admin" (Y-TRN-2). */
 static void test_principal_is_cn_not_san__Y_TRN_2(void **state)
 {
-    struct st *s = *state;
+    struct fx_env *s = *state;
     struct ms_rpc_client *c = fx_client(s->port, &s->certs.mallory, 1);
     char who[80];
     uint8_t md[16];
@@ -198,7 +171,7 @@ static void test_principal_is_cn_not_san__Y_TRN_2(void **state)
 /* A plaintext client cannot talk to a TLS server (Y-TRN-1). */
 static void test_plaintext_client_refused__Y_TRN_1(void **state)
 {
-    struct st *s = *state;
+    struct fx_env *s = *state;
     int before = atomic_load(&fx_handler_calls);
     struct ms_rpc_client *c = fx_client(s->port, NULL, 1);
     struct ms_rpc_status st;
@@ -208,7 +181,7 @@ static void test_plaintext_client_refused__Y_TRN_1(void **state)
 }
 
 /* Returns openssl s_client's output for one protocol flag, or NULL when openssl is missing. */
-static char *s_client(const struct st *s, const char *proto_flag)
+static char *s_client(const struct fx_env *s, const char *proto_flag)
 {
     if (access("/usr/bin/openssl", X_OK) != 0)
         return NULL;
@@ -233,7 +206,7 @@ static char *s_client(const struct st *s, const char *proto_flag)
 /* TLS 1.3 is what the server negotiates (Y-TRN-1); whether 1.2 is also accepted is printed. */
 static void test_tls13_negotiated__Y_TRN_1(void **state)
 {
-    struct st *s = *state;
+    struct fx_env *s = *state;
     char *out = s_client(s, "-tls1_3");
     if (out == NULL) {
         ms_test_require(false, "openssl command line tool not installed");
@@ -296,7 +269,7 @@ static void test_addr_is_loopback(void **state)
 
 static void test_bad_pem_files_refused(void **state)
 {
-    struct st *s = *state;
+    struct fx_env *s = *state;
     size_t n;
     const struct ms_rpc_method *m = fx_methods(&n);
     char garbage[600];
@@ -321,7 +294,7 @@ static void test_bad_pem_files_refused(void **state)
 /* node-2's certificate names only DNS node-2.cluster: dialing 127.0.0.1 needs the override. */
 static void test_target_name_override(void **state)
 {
-    struct st *s = *state;
+    struct fx_env *s = *state;
     struct ms_rpc_server *srv;
     int port = fx_server_start(&s->certs.node2, &srv);
     char target[64];
@@ -355,5 +328,5 @@ int main(void)
         cmocka_unit_test(test_bad_pem_files_refused),
         cmocka_unit_test(test_target_name_override),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, fx_env_setup, fx_env_teardown);
 }
