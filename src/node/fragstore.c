@@ -926,24 +926,42 @@ void ms_fragstore_put_abort(struct ms_fragstore_put **pp)
 
 /* ---- put: commit ------------------------------------------------------------------------- */
 
-/* Checks the stream is complete and writes the staged tail. A small fragment (at most
- * FS_BUFFERED_MAX, never left the stage) gets its buffered file now; its one exact write is
- * left to the commit round, linked to its fdatasync (tail_in_round), so it holds no port lock
- * here. A longer one writes its tail zero-padded to FS_ALIGN under O_DIRECT and truncates the
- * padding away, so the file is exactly the fragment either way. */
+bool ms_fragstore_put_commit_is_quick(const struct ms_fragstore_put *p)
+{
+    MS_ASSERT(p != NULL && p->in_use);
+    return p->err == 0 && p->fd < 0 && p->stage_off == 0 && p->file_bytes <= FS_BUFFERED_MAX;
+}
+
+bool ms_fragstore_put_append_is_quick(const struct ms_fragstore_put *p, size_t len)
+{
+    MS_ASSERT(p != NULL && p->in_use);
+    MS_ASSERT(p->stage_len <= p->stage_cap);
+    return p->err != 0 || len < (size_t)(p->stage_cap - p->stage_len);
+}
+
+/* Checks the stream is complete and writes the staged tail. A quick put (a small fragment,
+ * at most FS_BUFFERED_MAX, that never left the stage) leaves everything to its commit round,
+ * which creates its buffered file (open_in_round) and writes it with one exact write linked
+ * to its fdatasync (tail_in_round), so the caller does no I/O at all. A longer one writes its
+ * tail zero-padded to FS_ALIGN under O_DIRECT and truncates the padding away, so the file is
+ * exactly the fragment either way. */
 static int put_finish_stream(struct ms_fragstore_put *p)
 {
+    bool quick = ms_fragstore_put_commit_is_quick(p);
     int rc = ms_frag_check_finish(&p->chk);
     p->tail_in_round = false;
-    if (rc == 0 && p->fd < 0)
-        rc = session_open(p, p->file_bytes > FS_BUFFERED_MAX);
+    p->open_in_round = false;
     if (rc < 0)
         return rc;
     MS_ASSERT(ms_frag_check_offset(&p->chk) == p->file_bytes);
-    if (p->stage_off == 0 && !p->direct && p->file_bytes <= FS_BUFFERED_MAX) {
-        p->tail_in_round = true;
+    if (quick) {
+        p->open_in_round = true;
         return 0;
     }
+    if (p->fd < 0)
+        rc = session_open(p, true);
+    if (rc < 0)
+        return rc;
     uint32_t len = p->stage_len;
     if (p->direct) {
         uint32_t padded = (len + FS_ALIGN - 1) / FS_ALIGN * FS_ALIGN;
@@ -977,7 +995,11 @@ static void round_plan_make(struct ms_fragstore *s, struct ms_fragstore_put *lis
         dir_req[d] = -1;
     struct ms_io_req *reqs = pl->reqs;
     unsigned n = 0, k = 0;
+    unsigned live = 0;
     for (struct ms_fragstore_put *p = list; p; p = p->next_commit, k++) {
+        if (p->commit_rc != 0) /* its file could not be created: not in the batch */
+            continue;
+        live++;
         if (p->tail_in_round) /* the stage is registered with io, not sio: no buf_index */
             reqs[pl->write_i[k] = n++] = (struct ms_io_req){
                 .op = MS_IO_WRITE, .flags = MS_IO_LINK, .fd = p->fd, .buf = p->stage,
@@ -987,6 +1009,8 @@ static void round_plan_make(struct ms_fragstore *s, struct ms_fragstore_put *lis
     }
     k = 0;
     for (struct ms_fragstore_put *p = list; p; p = p->next_commit, k++) {
+        if (p->commit_rc != 0)
+            continue;
         unsigned d = p->key.oid.b[0];
         if (dir_req[d] < 0) {
             dir_req[d] = (int)n;
@@ -996,7 +1020,8 @@ static void round_plan_make(struct ms_fragstore *s, struct ms_fragstore_put *lis
     }
     pl->n = n;
     MS_ASSERT(n <= FS_ROUND_REQS_MAX);
-    MS_ASSERT(n > k && n <= 3 * k); /* k fdatasyncs, up to k writes, 1..k directories */
+    MS_ASSERT(live <= k);
+    MS_ASSERT(n == 0 ? live == 0 : n > live && n <= 3 * live); /* fdatasyncs, writes, dirs */
 }
 
 /* A put's write + fdatasync chain after the batch: a short write (res >= 0 but < len) cut the
@@ -1027,10 +1052,12 @@ static void round_sync(struct ms_fragstore *s, struct ms_fragstore_put *list)
     struct round_plan pl;
     int res[FS_ROUND_REQS_MAX];
     round_plan_make(s, list, &pl);
-    MS_ASSERT(pl.n > 0 && pl.n <= FS_ROUND_REQS_MAX);
-    int rc = fs_io_run(s->sio, pl.reqs, pl.n, res);
+    MS_ASSERT(pl.n <= FS_ROUND_REQS_MAX);
+    int rc = pl.n > 0 ? fs_io_run(s->sio, pl.reqs, pl.n, res) : 0;
     unsigned k = 0;
     for (struct ms_fragstore_put *p = list; p; p = p->next_commit, k++) {
+        if (p->commit_rc != 0)
+            continue;
         int r = rc;
         int data = r == 0 ? res[pl.data_i[k]] : r;
         if (r == 0 && p->tail_in_round)
@@ -1077,8 +1104,16 @@ static void round_catalogue(struct ms_fragstore *s, struct ms_fragstore_put *lis
 static void round_sync_phase(struct ms_fragstore *s, struct ms_fragstore_put *list)
 {
     unsigned n = 0;
-    for (struct ms_fragstore_put *p = list; p; p = p->next_commit, n++)
-        MS_ASSERT(n < FS_IO_BATCH_MAX && p->fd >= 0);
+    for (struct ms_fragstore_put *p = list; p; p = p->next_commit, n++) {
+        MS_ASSERT(n < FS_IO_BATCH_MAX);
+        p->commit_rc = 0;
+        if (p->open_in_round) { /* a quick put: its file is created here (no port lock) */
+            p->open_in_round = false;
+            p->commit_rc = session_open(p, false);
+            p->tail_in_round = p->commit_rc == 0;
+        }
+        MS_ASSERT(p->commit_rc != 0 || p->fd >= 0);
+    }
     pthread_mutex_lock(s->sio_mu);
     round_sync(s, list);
     pthread_mutex_unlock(s->sio_mu);
@@ -1110,6 +1145,8 @@ static void round_finish_phase(struct ms_fragstore *s, struct ms_fragstore_put *
  * the next one may take the queue that built up meanwhile and sync it, while this one writes
  * its round's catalogue batch. Each record is still written only after its own round's
  * syncs completed; rounds never share a put. */
+static void put_complete_async(struct ms_fragstore_put *p, int rc);
+
 static void *committer_main(void *arg)
 {
     struct ms_fragstore *s = arg;
@@ -1131,23 +1168,35 @@ static void *committer_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         round_finish_phase(s, list);
         pthread_mutex_lock(&s->mu);
+        struct ms_fragstore_put *async = NULL;
         for (struct ms_fragstore_put *p = list, *next; p; p = next) {
             next = p->next_commit;
+            if (p->done_cb != NULL) { /* finished below, outside the lock */
+                p->next_commit = async;
+                async = p;
+                continue;
+            }
             p->next_commit = NULL;
             p->commit_done = true;
             pthread_cond_signal(&p->done_cv); /* only its own caller: no thundering herd */
         }
+        pthread_mutex_unlock(&s->mu);
+        for (struct ms_fragstore_put *p = async, *next; p; p = next) {
+            next = p->next_commit;
+            p->next_commit = NULL;
+            put_complete_async(p, p->commit_rc);
+        }
+        pthread_mutex_lock(&s->mu);
     }
     pthread_mutex_unlock(&s->mu);
     MS_ASSERT(s->commit_head == NULL);
     return NULL;
 }
 
-/* Queues p for the committer and waits for its round. */
-static int commit_queued(struct ms_fragstore *s, struct ms_fragstore_put *p)
+/* Appends p to the commit queue and wakes a committer. The caller holds s->mu. */
+static void commit_enqueue(struct ms_fragstore *s, struct ms_fragstore_put *p)
 {
     MS_ASSERT(s->committers_started > 0);
-    pthread_mutex_lock(&s->mu);
     MS_ASSERT(!s->stopping);
     p->next_commit = NULL;
     p->commit_done = false;
@@ -1157,6 +1206,13 @@ static int commit_queued(struct ms_fragstore *s, struct ms_fragstore_put *p)
         s->commit_head = p;
     s->commit_tail = p;
     pthread_cond_signal(&s->commit_cv);
+}
+
+/* Queues p for the committer and waits for its round. */
+static int commit_queued(struct ms_fragstore *s, struct ms_fragstore_put *p)
+{
+    pthread_mutex_lock(&s->mu);
+    commit_enqueue(s, p);
     while (!p->commit_done)
         pthread_cond_wait(&p->done_cv, &s->mu);
     int rc = p->commit_rc;
@@ -1164,22 +1220,12 @@ static int commit_queued(struct ms_fragstore *s, struct ms_fragstore_put *p)
     return rc;
 }
 
-int ms_fragstore_put_commit(struct ms_fragstore_put **pp)
+/* The end of every commit: a failed put is wiped (nothing visible), a committed one gives its
+ * slot and key back. Returns rc. */
+static int put_complete(struct ms_fragstore_put *p, int rc)
 {
-    MS_ASSERT(pp != NULL && *pp != NULL);
-    struct ms_fragstore_put *p = *pp;
     struct ms_fragstore *s = p->store;
-    *pp = NULL;
-    MS_ASSERT(p->in_use && p->next_commit == NULL);
-    int rc = p->err ? p->err : put_finish_stream(p);
-    if (rc == 0 && s->group_commit) {
-        rc = commit_queued(s, p);
-    } else if (rc == 0) {
-        p->next_commit = NULL;
-        round_sync_phase(s, p);
-        round_finish_phase(s, p);
-        rc = p->commit_rc;
-    }
+    MS_ASSERT(rc <= 0 && p->next_commit == NULL);
     if (rc < 0) {
         put_cleanup(p);
         return rc;
@@ -1189,6 +1235,61 @@ int ms_fragstore_put_commit(struct ms_fragstore_put **pp)
     slot_release(p);
     fs_busy_release(s, &key);
     return 0;
+}
+
+static void put_complete_async(struct ms_fragstore_put *p, int rc)
+{
+    ms_fragstore_done_cb cb = p->done_cb;
+    void *arg = p->done_arg;
+    MS_ASSERT(cb != NULL);
+    p->done_cb = NULL;
+    p->done_arg = NULL;
+    rc = put_complete(p, rc); /* p is free from here on */
+    cb(arg, rc);
+}
+
+/* Without group commit a put is its own round, synced on the caller's thread. */
+static int commit_alone(struct ms_fragstore *s, struct ms_fragstore_put *p)
+{
+    p->next_commit = NULL;
+    round_sync_phase(s, p);
+    round_finish_phase(s, p);
+    return p->commit_rc;
+}
+
+int ms_fragstore_put_commit(struct ms_fragstore_put **pp)
+{
+    MS_ASSERT(pp != NULL && *pp != NULL);
+    struct ms_fragstore_put *p = *pp;
+    struct ms_fragstore *s = p->store;
+    *pp = NULL;
+    MS_ASSERT(p->in_use && p->next_commit == NULL && p->done_cb == NULL);
+    int rc = p->err ? p->err : put_finish_stream(p);
+    if (rc == 0)
+        rc = s->group_commit ? commit_queued(s, p) : commit_alone(s, p);
+    return put_complete(p, rc);
+}
+
+void ms_fragstore_put_commit_async(struct ms_fragstore_put **pp, ms_fragstore_done_cb done_cb,
+                                   void *arg)
+{
+    MS_ASSERT(pp != NULL && *pp != NULL && done_cb != NULL);
+    struct ms_fragstore_put *p = *pp;
+    struct ms_fragstore *s = p->store;
+    *pp = NULL;
+    MS_ASSERT(p->in_use && p->next_commit == NULL && p->done_cb == NULL);
+    p->done_cb = done_cb;
+    p->done_arg = arg;
+    int rc = p->err ? p->err : put_finish_stream(p);
+    if (rc == 0 && s->group_commit) {
+        pthread_mutex_lock(&s->mu);
+        commit_enqueue(s, p); /* the committer calls done_cb */
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    if (rc == 0)
+        rc = commit_alone(s, p);
+    put_complete_async(p, rc);
 }
 
 /* ---- reads ------------------------------------------------------------------------------- */

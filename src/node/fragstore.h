@@ -165,6 +165,28 @@ MS_MUST_CHECK int ms_fragstore_put_append(struct ms_fragstore_put *put, const ui
  * -ENOSPC, -EIO, -MEDSTORE_ECRASHED (fault port). */
 MS_MUST_CHECK int ms_fragstore_put_commit(struct ms_fragstore_put **put);
 
+/* The end of an asynchronous commit: rc as put_commit() would return it. Runs on a committer
+ * thread (or on the caller's, when the commit failed at once or the store has no group
+ * commit), after the put was consumed; it must not block for long (answer, hand off). */
+typedef void (*ms_fragstore_done_cb)(void *arg, int rc);
+
+/* True when committing put does no data I/O on the caller's thread: the whole fragment (at
+ * most 256 KiB) is still in the staging buffer, so its commit round creates, writes and syncs
+ * the file. Then ms_fragstore_put_commit_async() returns after a little CPU work (the final
+ * validation) and a queue append, and may be called from a completion-queue thread. */
+bool ms_fragstore_put_commit_is_quick(const struct ms_fragstore_put *put);
+
+/* True when appending len bytes to put only validates and copies them into the staging
+ * buffer (no write: the stage does not fill), so the call may run on any thread. */
+bool ms_fragstore_put_append_is_quick(const struct ms_fragstore_put *put, size_t len);
+
+/* put_commit() without the wait: finishes the stream on the caller's thread (for a put that is
+ * not quick, its staged tail is written here), queues the put for the next commit round and
+ * returns at once; done_cb(arg, rc) follows once the put is acknowledged (rc 0: durable, as
+ * put_commit() returning 0) or failed (nothing visible). Always consumes *put. */
+void ms_fragstore_put_commit_async(struct ms_fragstore_put **put, ms_fragstore_done_cb done_cb,
+                                   void *arg);
+
 /* Abandons a put (client disconnected, any error): wipes and removes its file; nothing
  * becomes visible. Consumes *put (sets it NULL). Accepts NULL and *put == NULL. */
 void ms_fragstore_put_abort(struct ms_fragstore_put **put);

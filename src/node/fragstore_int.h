@@ -74,11 +74,14 @@ struct ms_fragstore_put {
     /* Streaming validator (codec): every byte after the header goes through it. */
     struct ms_frag_check chk;
     /* Commit queue. */
+    bool open_in_round;       /* the commit round creates the (small) file */
     bool tail_in_round;       /* the whole (small) file is written by the commit round */
     struct ms_fragstore_put *next_commit;
     bool commit_done;
     int commit_rc;
     pthread_cond_t done_cv;   /* its caller waits here for its round (under store mu) */
+    ms_fragstore_done_cb done_cb; /* put_commit_async: the committer finishes the put, then */
+    void *done_arg;               /* calls done_cb(done_arg, rc); NULL for put_commit */
 };
 
 struct ms_scrub;

@@ -52,7 +52,6 @@
 
 enum svc_job {
     JOB_NONE = 0,
-    JOB_PUT_BEGIN,
     JOB_PUT_DATA,
     JOB_PUT_COMMIT,
     JOB_GET,
@@ -165,6 +164,29 @@ static void enqueue(struct svc_call *sc, enum svc_job job)
 
 static void run_job(struct svc_call *sc, enum svc_job job);
 
+/* Counts a job that runs outside the queue (an asynchronous commit) until job_end. */
+static void job_begin(struct svc_call *sc)
+{
+    struct ms_node_service *svc = sc->svc;
+    pthread_mutex_lock(&svc->mu);
+    MS_ASSERT(!sc->done);
+    sc->jobs++;
+    pthread_mutex_unlock(&svc->mu);
+}
+
+/* The end of a job: frees sc when the call ended meanwhile and this was its last job. */
+static void job_end(struct svc_call *sc)
+{
+    struct ms_node_service *svc = sc->svc;
+    pthread_mutex_lock(&svc->mu);
+    MS_ASSERT(sc->jobs > 0);
+    sc->jobs--;
+    bool free_now = sc->done && sc->jobs == 0;
+    pthread_mutex_unlock(&svc->mu);
+    if (free_now)
+        call_free(sc);
+}
+
 static void *worker_main(void *arg)
 {
     struct ms_node_service *svc = arg;
@@ -182,15 +204,8 @@ static void *worker_main(void *arg)
         enum svc_job job = sc->job;
         pthread_mutex_unlock(&svc->mu);
         run_job(sc, job);
+        job_end(sc);
         pthread_mutex_lock(&svc->mu);
-        MS_ASSERT(sc->jobs > 0);
-        sc->jobs--;
-        bool free_now = sc->done && sc->jobs == 0;
-        if (free_now) {
-            pthread_mutex_unlock(&svc->mu);
-            call_free(sc);
-            pthread_mutex_lock(&svc->mu);
-        }
     }
     pthread_mutex_unlock(&svc->mu);
     return NULL;
@@ -284,7 +299,10 @@ static const char *put_message(int code)
     }
 }
 
-static void job_put_begin(struct svc_call *sc)
+/* Opens the store session for the validated header. Quick (header check, busy set, one
+ * catalogue lookup that RocksDB answers from memory), so it runs on the completion-queue
+ * thread. Returns 0 (read on) or the code the call was failed with. */
+static int put_begin(struct svc_call *sc)
 {
     struct ms_node_service *svc = sc->svc;
     MS_ASSERT(sc->put == NULL);
@@ -296,53 +314,74 @@ static void job_put_begin(struct svc_call *sc)
         ms_log(MS_LOG_INFO, "node", "event=put_refused frag=%u code=%s", sc->hdr.ref.frag_index,
                ms_err_name(rc));
         fail(sc->call, rc, put_message(rc));
-        return;
+        return rc;
     }
-    int rrc = ms_rpc_call_resume(sc->call);
-    (void)rrc; /* -ECANCELED: call_done aborts the session */
+    MS_ASSERT(sc->put != NULL);
+    return 0;
 }
 
-static void job_put_data(struct svc_call *sc)
+/* Appends one message's pieces (zero-copy views of the received slices) to the session.
+ * Returns 0, or the code the call was failed with (the session is aborted). */
+static int put_data(struct svc_call *sc, const struct ms_rpc_msg *d)
 {
-    const struct ms_rpc_msg *d = sc->data;
     int rc = 0;
     MS_ASSERT(sc->put != NULL && d != NULL);
     MS_ASSERT(d->len > 0);
     for (size_t i = 0; i < d->niov && rc == 0; i++)
         if (d->iov[i].len > 0)
             rc = ms_fragstore_put_append(sc->put, d->iov[i].ptr, d->iov[i].len);
-    sc->data = NULL;
     if (rc < 0) {
         ms_fragstore_put_abort(&sc->put);
         atomic_fetch_add(&sc->svc->c_put_fail, 1);
         fail(sc->call, rc, put_message(rc));
-        return;
+        return rc;
     }
     atomic_fetch_add(&sc->svc->c_in, d->len);
+    return 0;
+}
+
+/* A message whose append writes (the stage fills): on a worker, then the next message. */
+static void job_put_data(struct svc_call *sc)
+{
+    const struct ms_rpc_msg *d = sc->data;
+    sc->data = NULL;
+    if (put_data(sc, d) < 0)
+        return;
     int rrc = ms_rpc_call_resume(sc->call);
     (void)rrc; /* -ECANCELED: call_done aborts the session */
 }
 
-static void job_put_commit(struct svc_call *sc)
+/* The commit's end, on a committer thread (or where the commit failed at once): the answer,
+ * then the end of the job that kept sc alive. */
+static void put_done(void *arg, int rc)
 {
+    struct svc_call *sc = arg;
     struct ms_node_service *svc = sc->svc;
-    MS_ASSERT(sc->put != NULL);
-    int rc = ms_fragstore_put_commit(&sc->put);
-    MS_ASSERT(sc->put == NULL); /* consumed either way */
+    MS_ASSERT(sc->put == NULL); /* consumed by the store */
     if (rc < 0) {
         atomic_fetch_add(&svc->c_put_fail, 1);
         ms_log(MS_LOG_INFO, "node", "event=put_failed frag=%u code=%s", sc->hdr.ref.frag_index,
                ms_err_name(rc));
         fail(sc->call, rc, put_message(rc));
-        return;
+    } else {
+        atomic_fetch_add(&svc->c_puts, 1);
+        struct ms_node_put_result res = {
+            .stored_bytes = sc->hdr.total_length,
+            .committed_unix_ms = ms_clock_now_unix_ms(svc->clock),
+        };
+        int rrc = ms_node_rpc_reply_put(sc->call, &res);
+        (void)rrc; /* the fragment is durable; a client that left can stat it */
     }
-    atomic_fetch_add(&svc->c_puts, 1);
-    struct ms_node_put_result res = {
-        .stored_bytes = sc->hdr.total_length,
-        .committed_unix_ms = ms_clock_now_unix_ms(svc->clock),
-    };
-    int rrc = ms_node_rpc_reply_put(sc->call, &res);
-    (void)rrc; /* the fragment is durable; a client that left can stat it */
+    job_end(sc);
+}
+
+/* A commit that writes a staged tail first: on a worker, which then leaves the wait to the
+ * committer (put_done answers). */
+static void job_put_commit(struct svc_call *sc)
+{
+    MS_ASSERT(sc->put != NULL);
+    job_begin(sc);
+    ms_fragstore_put_commit_async(&sc->put, put_done, sc);
 }
 
 static int op_put_begin(void *arg, struct ms_rpc_call *call, const struct ms_node_put_hdr *hdr,
@@ -359,10 +398,11 @@ static int op_put_begin(void *arg, struct ms_rpc_call *call, const struct ms_nod
     if (sc == NULL)
         return -ENOMEM;
     sc->hdr = *hdr;
-    enqueue(sc, JOB_PUT_BEGIN);
-    return MS_RPC_HOLD;
+    return put_begin(sc);
 }
 
+/* A message that fits the stage is appended here, on the completion-queue thread (checksum
+ * and copy, no I/O); one that fills it goes to a worker, which writes the stage. */
 static int op_put_data(void *arg, struct ms_rpc_call *call, void **state,
                        const struct ms_rpc_msg *data)
 {
@@ -371,11 +411,15 @@ static int op_put_data(void *arg, struct ms_rpc_call *call, void **state,
     (void)call;
     MS_ASSERT(sc != NULL && sc->put != NULL);
     MS_ASSERT(data != NULL && sc->data == NULL);
+    if (ms_fragstore_put_append_is_quick(sc->put, data->len))
+        return put_data(sc, data);
     sc->data = data;
     enqueue(sc, JOB_PUT_DATA);
     return MS_RPC_HOLD;
 }
 
+/* A fragment still whole in the stage is queued for its commit round from here; one with a
+ * staged tail to write goes through a worker. Either way the committer answers. */
 static int op_put_end(void *arg, struct ms_rpc_call *call, void **state)
 {
     struct svc_call *sc = *state;
@@ -383,8 +427,13 @@ static int op_put_end(void *arg, struct ms_rpc_call *call, void **state)
     (void)call;
     MS_ASSERT(sc != NULL && sc->put != NULL);
     MS_ASSERT(sc->data == NULL);
-    enqueue(sc, JOB_PUT_COMMIT);
-    return 0; /* the worker answers */
+    if (ms_fragstore_put_commit_is_quick(sc->put)) {
+        job_begin(sc);
+        ms_fragstore_put_commit_async(&sc->put, put_done, sc);
+    } else {
+        enqueue(sc, JOB_PUT_COMMIT);
+    }
+    return 0; /* put_done answers */
 }
 
 /* ---- GetFragment ---------------------------------------------------------------------- */
@@ -762,7 +811,6 @@ static void run_job(struct svc_call *sc, enum svc_job job)
 {
     MS_ASSERT(sc != NULL && !sc->done);
     switch (job) {
-    case JOB_PUT_BEGIN: job_put_begin(sc); break;
     case JOB_PUT_DATA: job_put_data(sc); break;
     case JOB_PUT_COMMIT: job_put_commit(sc); break;
     case JOB_GET: job_get(sc); break;

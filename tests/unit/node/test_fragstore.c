@@ -677,6 +677,122 @@ static void test_odirect_einval_falls_back(void **state)
     fragtest_free(&f);
 }
 
+/* ---- asynchronous commit (the node's PutFragment path) -------------------------------- */
+
+struct async_done {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int calls;
+    int rc[16];
+};
+
+static void async_done_cb(void *arg, int rc)
+{
+    struct async_done *d = arg;
+    pthread_mutex_lock(&d->mu);
+    assert_true(d->calls < 16);
+    d->rc[d->calls++] = rc;
+    pthread_cond_signal(&d->cv);
+    pthread_mutex_unlock(&d->mu);
+}
+
+static void async_wait(struct async_done *d, int calls)
+{
+    pthread_mutex_lock(&d->mu);
+    while (d->calls < calls)
+        pthread_cond_wait(&d->cv, &d->mu);
+    pthread_mutex_unlock(&d->mu);
+    assert_int_equal(d->calls, calls);
+}
+
+/* Streams f (begin + appends) and starts its asynchronous commit; the callback tells. */
+static void async_put(struct fx *x, const struct fragtest *f, size_t chunk, bool want_quick,
+                      struct async_done *d)
+{
+    struct ms_fragstore_put *p = NULL;
+    assert_int_equal(ms_fragstore_put_begin(x->s, &f->key.oid, f->key.frag_index, f->bytes,
+                                            MS_FRAG_HDR_BYTES, &p), 0);
+    for (size_t off = MS_FRAG_HDR_BYTES; off < f->len; off += chunk) {
+        size_t n = f->len - off < chunk ? f->len - off : chunk;
+        bool quick = ms_fragstore_put_append_is_quick(p, n);
+        assert_int_equal(ms_fragstore_put_append(p, f->bytes + off, n), 0);
+        if (want_quick)
+            assert_true(quick);
+    }
+    assert_int_equal(ms_fragstore_put_commit_is_quick(p), want_quick);
+    ms_fragstore_put_commit_async(&p, async_done_cb, d);
+    assert_null(p);
+}
+
+/* Quick puts (whole fragment in the stage) are queued without any I/O by the caller and
+ * acknowledged by the committer; a longer one writes its tail first. Every callback reports
+ * 0 only for a durable fragment: all of them read back after a reopen. */
+static void test_commit_async(void **state)
+{
+    struct fx *x = *state;
+    struct async_done d = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    enum { N = 6 };
+    struct fragtest f[N + 1];
+    for (int i = 0; i < N; i++) {
+        struct ms_oid oid;
+        fragtest_oid(&oid, 8000 + (uint64_t)i);
+        assert_int_equal(fragtest_build(&f[i], &oid, (uint8_t)i, 1, 16384, (uint64_t)i), 0);
+        async_put(x, &f[i], 16384, true, &d);
+    }
+    struct ms_oid oid;
+    fragtest_oid(&oid, 8100);
+    assert_int_equal(fragtest_build(&f[N], &oid, 1, 3, 400000, 77), 0); /* > the stage */
+    async_put(x, &f[N], 65536, false, &d);
+    async_wait(&d, N + 1);
+    for (int i = 0; i <= N; i++)
+        assert_int_equal(d.rc[i], 0);
+    uint64_t rounds = 0, frags = 0;
+    ms_fragstore_commit_counters(x->s, &rounds, &frags);
+    assert_int_equal(frags, N + 1);
+    reopen(x);
+    for (int i = 0; i <= N; i++) {
+        assert_int_equal(fragtest_check(x->s, &f[i]), 0);
+        fragtest_free(&f[i]);
+    }
+    assert_int_equal(fragtest_count_frags(x->dir), N + 1);
+}
+
+/* A quick put whose file cannot be created in its round (fault port: the create fails with
+ * ENOSPC) is reported to its callback with that code; nothing is visible, no file is left,
+ * and the slot and key are free again (the same fragment then commits). An incomplete stream
+ * fails at once, on the caller's thread. */
+static void test_commit_async_failures(void **state)
+{
+    struct fx *x = *state;
+    struct async_done d = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+    struct ms_oid oid;
+    fragtest_oid(&oid, 8200);
+    struct fragtest f;
+    assert_int_equal(fragtest_build(&f, &oid, 3, 2, 8192, 5), 0);
+    assert_int_equal(ms_io_fault_fail_nth(x->io, MS_IO_FOP_OPEN, 1, -ENOSPC), 0);
+    async_put(x, &f, 4096, true, &d);
+    async_wait(&d, 1);
+    assert_int_equal(d.rc[0], -ENOSPC);
+    struct ms_fragstore_info info;
+    assert_int_equal(ms_fragstore_stat(x->s, &f.key, &info), -MEDSTORE_ENOTFOUND);
+    assert_int_equal(fragtest_count_frags(x->dir), 0);
+
+    struct ms_fragstore_put *p = NULL;
+    assert_int_equal(ms_fragstore_put_begin(x->s, &oid, 3, f.bytes, MS_FRAG_HDR_BYTES, &p), 0);
+    assert_int_equal(ms_fragstore_put_append(p, f.bytes + MS_FRAG_HDR_BYTES, 100), 0);
+    ms_fragstore_put_commit_async(&p, async_done_cb, &d); /* stream ends short */
+    async_wait(&d, 2);
+    assert_int_equal(d.rc[1], -MEDSTORE_ETRUNCATED);
+    assert_int_equal(fragtest_count_frags(x->dir), 0);
+
+    async_put(x, &f, 8192, true, &d);
+    async_wait(&d, 3);
+    assert_int_equal(d.rc[2], 0);
+    reopen(x);
+    assert_int_equal(fragtest_check(x->s, &f), 0);
+    fragtest_free(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -692,6 +808,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_list_paged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_group_commit_concurrent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sessions_capped, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_async, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_async_failures, setup_fault, teardown),
         cmocka_unit_test_setup_teardown(test_no_group_commit_and_buffered, setup, teardown),
         cmocka_unit_test(test_odirect_fallback_on_tmpfs),
         cmocka_unit_test_setup_teardown(test_odirect_einval_falls_back, setup_fault, teardown),
