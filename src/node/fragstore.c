@@ -681,6 +681,7 @@ static void session_start(struct ms_fragstore_put *p, const struct ms_fragstore_
     memcpy(p->stage, hdr_bytes, MS_FRAG_HDR_BYTES);
     p->stage_len = MS_FRAG_HDR_BYTES;
     p->file_bytes = MS_FRAG_HDR_BYTES;
+    p->alloc_end = 0;
     p->direct = false;
     ms_frag_check_init(&p->chk, hdr);
     MS_ASSERT(p->stage_len <= p->stage_cap);
@@ -809,6 +810,27 @@ static void wr_port_give(struct ms_fragstore *s, int i)
     pthread_mutex_unlock(i < 0 ? &s->io_mu : &s->wio_mu[i]);
 }
 
+/* Preallocates the file of an O_DIRECT session ahead of a stage write of len bytes, so the
+ * write lands inside the file (FS_PREALLOC_BYTES at a time). A filesystem without fallocate
+ * just gets extending writes. Returns 0 or -errno (-ENOSPC: the disk is full). */
+static int stage_prealloc(struct ms_fragstore_put *p, uint32_t len)
+{
+    uint64_t end = p->stage_off + len;
+    if (!p->direct || end <= p->alloc_end)
+        return 0;
+    uint64_t want = end - p->stage_off > FS_PREALLOC_BYTES ? end - p->stage_off
+                                                           : FS_PREALLOC_BYTES;
+    int rc = ms_io_fallocate(p->store->io, p->fd, 0, p->stage_off, want);
+    if (rc == -ENOTSUP || rc == -EOPNOTSUPP) {
+        p->alloc_end = UINT64_MAX; /* never again for this session */
+        return 0;
+    }
+    if (rc == 0)
+        p->alloc_end = p->stage_off + want;
+    MS_ASSERT(rc <= 0);
+    return rc;
+}
+
 /* Writes stage[0..len) at stage_off in FS_WRITE_CHUNK requests, all in flight together, on a
  * write port (the stage is registered with io only, so elsewhere it goes unregistered).
  * len is a multiple of FS_ALIGN when the file is O_DIRECT. */
@@ -817,6 +839,9 @@ static int stage_write(struct ms_fragstore_put *p, uint32_t len)
     struct ms_fragstore *s = p->store;
     MS_ASSERT(len <= p->stage_cap);
     MS_ASSERT(!p->direct || (len % FS_ALIGN == 0 && p->stage_off % FS_ALIGN == 0));
+    int prc = stage_prealloc(p, len); /* a namespace operation: no port lock (io.h) */
+    if (prc < 0)
+        return prc;
     struct ms_io_req reqs[FS_IO_BATCH_MAX];
     int res[FS_IO_BATCH_MAX];
     struct ms_io *port = NULL;
@@ -969,7 +994,9 @@ static int put_finish_stream(struct ms_fragstore_put *p)
         len = padded;
     }
     rc = stage_write(p, len);
-    if (rc == 0 && len != p->stage_len) /* a namespace operation: no port lock (io.h) */
+    bool longer = len != p->stage_len || (p->alloc_end > p->file_bytes &&
+                                          p->alloc_end != UINT64_MAX);
+    if (rc == 0 && longer) /* padding or preallocation: a namespace op, no port lock (io.h) */
         rc = ms_io_ftruncate(p->store->io, p->fd, p->file_bytes);
     MS_ASSERT(p->stage_len <= p->stage_cap);
     return rc;

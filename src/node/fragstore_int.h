@@ -48,6 +48,10 @@
  * fdatasync writes them out, no padding, no truncate); longer ones use O_DIRECT, since
  * buffered writeback of large files is several times slower here (PERF.md). */
 #define FS_BUFFERED_MAX (256u << 10)
+/* Staged O_DIRECT writes go into space preallocated this far ahead (fallocate), so none of
+ * them extends the file: ext4 then takes them without blocking and io_uring issues them
+ * inline instead of handing each one to a kernel worker thread. */
+#define FS_PREALLOC_BYTES (4u << 20)
 
 _Static_assert(FS_DEFAULT_STAGE % FS_WRITE_CHUNK == 0, "stage is whole chunks");
 _Static_assert(FS_WRITE_CHUNK % FS_ALIGN == 0, "chunks keep O_DIRECT alignment");
@@ -71,6 +75,7 @@ struct ms_fragstore_put {
     uint64_t stage_off;
     int buf_index;            /* registered buffer index of stage, or -1 */
     uint64_t file_bytes;      /* logical bytes accepted so far (header included) */
+    uint64_t alloc_end;       /* the file is preallocated (fallocate) up to here */
     /* Streaming validator (codec): every byte after the header goes through it. */
     struct ms_frag_check chk;
     /* Commit queue. */

@@ -34,13 +34,13 @@ enum { FA, FB, FC, FD, FE };
 
 enum fault_kind {
     K_WRITE_EIO, K_WRITE_ENOSPC, K_SHORT_WRITE, K_FDATASYNC_EIO, K_OPEN_ENOSPC, K_FSTAT_EIO,
-    K_DIRSYNC_EIO, K_UNLINK_EIO, K_TRUNC_EIO, K_CRASH_UNDO, K_CRASH_GARBLE, K_CRASH_RANDOM,
+    K_DIRSYNC_EIO, K_UNLINK_EIO, K_TRUNC_EIO, K_FALLOC_ENOSPC, K_CRASH_UNDO, K_CRASH_GARBLE, K_CRASH_RANDOM,
     K_KV_EIO, K_COUNT,
 };
 
 static const char *const kind_names[K_COUNT] = {
     "write-eio", "write-enospc", "short-write", "fdatasync-eio", "open-enospc", "fstat-eio",
-    "dirsync-eio", "unlink-eio", "ftruncate-eio", "crash-undo", "crash-garble", "crash-random",
+    "dirsync-eio", "unlink-eio", "ftruncate-eio", "fallocate-enospc", "crash-undo", "crash-garble", "crash-random",
     "kv-eio",
 };
 
@@ -95,6 +95,7 @@ static void arm(struct run *r, enum fault_kind kind, uint64_t n)
         [K_OPEN_ENOSPC] = {MS_IO_FOP_OPEN, -ENOSPC},
         [K_FSTAT_EIO] = {MS_IO_FOP_FSTAT, -EIO}, [K_DIRSYNC_EIO] = {MS_IO_FOP_FSYNC_DIR, -EIO},
         [K_UNLINK_EIO] = {MS_IO_FOP_UNLINK, -EIO}, [K_TRUNC_EIO] = {MS_IO_FOP_FTRUNCATE, -EIO},
+        [K_FALLOC_ENOSPC] = {MS_IO_FOP_FALLOCATE, -ENOSPC},
     };
     static const enum ms_io_crash_mode modes[] = {MS_IO_CRASH_UNDO, MS_IO_CRASH_GARBLE,
                                                   MS_IO_CRASH_RANDOM};
@@ -118,7 +119,7 @@ static uint64_t calls(struct run *r, enum fault_kind kind)
         [K_SHORT_WRITE] = MS_IO_FOP_WRITE, [K_FDATASYNC_EIO] = MS_IO_FOP_FDATASYNC,
         [K_OPEN_ENOSPC] = MS_IO_FOP_OPEN, [K_FSTAT_EIO] = MS_IO_FOP_FSTAT,
         [K_DIRSYNC_EIO] = MS_IO_FOP_FSYNC_DIR, [K_UNLINK_EIO] = MS_IO_FOP_UNLINK,
-        [K_TRUNC_EIO] = MS_IO_FOP_FTRUNCATE,
+        [K_TRUNC_EIO] = MS_IO_FOP_FTRUNCATE, [K_FALLOC_ENOSPC] = MS_IO_FOP_FALLOCATE,
     };
     if (kind == K_KV_EIO)
         return ms_kv_mem_writes(r->kv);
@@ -253,6 +254,7 @@ static void run_kind(enum fault_kind kind)
     }
     print_message("%s: %llu fault points, each followed by a clean restart\n", kind_names[kind],
                   (unsigned long long)(n - 1));
+    assert_true(n > 1); /* the workload reaches every kind of fault at least once */
     for (int i = 0; i < NF; i++)
         fragtest_free(&f[i]);
 }
@@ -273,6 +275,7 @@ KIND_TEST(test_fstat_eio, K_FSTAT_EIO)
 KIND_TEST(test_dirsync_eio, K_DIRSYNC_EIO)
 KIND_TEST(test_unlink_eio, K_UNLINK_EIO)
 KIND_TEST(test_ftruncate_eio, K_TRUNC_EIO)
+KIND_TEST(test_fallocate_enospc, K_FALLOC_ENOSPC)
 KIND_TEST(test_crash_at_sync_undo, K_CRASH_UNDO)
 KIND_TEST(test_crash_at_sync_garble, K_CRASH_GARBLE)
 KIND_TEST(test_crash_at_sync_random, K_CRASH_RANDOM)
@@ -367,7 +370,8 @@ int main(void)
         cmocka_unit_test(test_short_write),       cmocka_unit_test(test_fdatasync_eio),
         cmocka_unit_test(test_open_enospc),       cmocka_unit_test(test_fstat_eio),
         cmocka_unit_test(test_dirsync_eio),       cmocka_unit_test(test_unlink_eio),
-        cmocka_unit_test(test_ftruncate_eio),     cmocka_unit_test(test_crash_at_sync_undo),
+        cmocka_unit_test(test_ftruncate_eio),     cmocka_unit_test(test_fallocate_enospc),
+        cmocka_unit_test(test_crash_at_sync_undo),
         cmocka_unit_test(test_crash_at_sync_garble), cmocka_unit_test(test_crash_at_sync_random),
         cmocka_unit_test(test_kv_write_eio),     cmocka_unit_test(test_crash_during_recovery),
     };
