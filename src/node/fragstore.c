@@ -873,14 +873,7 @@ static int stage_bytes(struct ms_fragstore_put *p, const uint8_t *b, size_t len)
 {
     MS_ASSERT(p->stage_len <= p->stage_cap);
     while (len > 0) {
-        size_t room = p->stage_cap - p->stage_len;
-        size_t take = len < room ? len : room;
-        memcpy(p->stage + p->stage_len, b, take);
-        p->stage_len += (uint32_t)take;
-        p->file_bytes += take;
-        b += take;
-        len -= take;
-        if (p->stage_len == p->stage_cap) {
+        if (p->stage_len == p->stage_cap) { /* full: written only now that more bytes come */
             int rc = p->fd < 0 ? session_open(p, true) : 0;
             if (rc == 0)
                 rc = stage_write(p, p->stage_cap);
@@ -889,6 +882,13 @@ static int stage_bytes(struct ms_fragstore_put *p, const uint8_t *b, size_t len)
             p->stage_off += p->stage_cap;
             p->stage_len = 0;
         }
+        size_t room = p->stage_cap - p->stage_len;
+        size_t take = len < room ? len : room;
+        memcpy(p->stage + p->stage_len, b, take);
+        p->stage_len += (uint32_t)take;
+        p->file_bytes += take;
+        b += take;
+        len -= take;
     }
     MS_ASSERT(p->stage_off + p->stage_len == p->file_bytes);
     return 0;
@@ -957,11 +957,26 @@ bool ms_fragstore_put_commit_is_quick(const struct ms_fragstore_put *p)
     return p->err == 0 && p->fd < 0 && p->stage_off == 0 && p->file_bytes <= FS_BUFFERED_MAX;
 }
 
-bool ms_fragstore_put_append_is_quick(const struct ms_fragstore_put *p, size_t len)
+int ms_fragstore_put_stage(struct ms_fragstore_put *p, const uint8_t *bytes, size_t len,
+                           size_t *taken)
 {
-    MS_ASSERT(p != NULL && p->in_use);
+    MS_ASSERT(p != NULL && p->in_use && taken != NULL);
     MS_ASSERT(p->stage_len <= p->stage_cap);
-    return p->err != 0 || len < (size_t)(p->stage_cap - p->stage_len);
+    *taken = 0;
+    size_t room = p->stage_cap - p->stage_len;
+    size_t n = len < room ? len : room;
+    if (p->err || n == 0)
+        return p->err;
+    if (!bytes)
+        return p->err = -EINVAL;
+    int rc = ms_frag_check_feed(&p->chk, bytes, n);
+    if (rc == 0)
+        rc = stage_bytes(p, bytes, n); /* fits: copies, never writes */
+    if (rc < 0)
+        return p->err = rc;
+    *taken = n;
+    MS_ASSERT(p->stage_len <= p->stage_cap);
+    return 0;
 }
 
 /* Checks the stream is complete and writes the staged tail. A quick put (a small fragment,

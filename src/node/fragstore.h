@@ -146,7 +146,8 @@ MS_MUST_CHECK int ms_fragstore_put_begin(struct ms_fragstore *store, const struc
 
 /* Appends the next len bytes of the fragment (shard records, then the segment index).
  * Every shard record is checked (length and XXH3-128) as soon as its last byte arrives;
- * bytes are written in aligned chunks, several in flight. Any failure poisons the session:
+ * bytes are written in aligned chunks, several in flight, a full stage only once more bytes
+ * arrive (or at commit). Any failure poisons the session:
  * later appends and the commit return the same code; the caller then calls put_abort.
  * Returns 0, -MEDSTORE_ECORRUPT (bad checksum), -MEDSTORE_EFORMAT (bad record header or
  * more bytes than the header announces), -ENOSPC, -EIO. */
@@ -176,9 +177,13 @@ typedef void (*ms_fragstore_done_cb)(void *arg, int rc);
  * validation) and a queue append, and may be called from a completion-queue thread. */
 bool ms_fragstore_put_commit_is_quick(const struct ms_fragstore_put *put);
 
-/* True when appending len bytes to put only validates and copies them into the staging
- * buffer (no write: the stage does not fill), so the call may run on any thread. */
-bool ms_fragstore_put_append_is_quick(const struct ms_fragstore_put *put, size_t len);
+/* Checks and stages as much of bytes[0..len) as the staging buffer still holds, without
+ * writing anything (no I/O: callable from a completion-queue thread, where the bytes are
+ * still in this core's cache); *taken = the bytes consumed. The rest goes through
+ * ms_fragstore_put_append(), which first writes the full stage. Returns 0 or an error of
+ * ms_fragstore_put_append() (the session is poisoned alike). */
+MS_MUST_CHECK int ms_fragstore_put_stage(struct ms_fragstore_put *put, const uint8_t *bytes,
+                                         size_t len, size_t *taken);
 
 /* put_commit() without the wait: finishes the stream on the caller's thread (for a put that is
  * not quick, its staged tail is written here), queues the put for the next commit round and

@@ -73,7 +73,8 @@ struct svc_call {
     /* PutFragment */
     struct ms_node_put_hdr hdr;
     struct ms_fragstore_put *put;
-    const struct ms_rpc_msg *data;
+    const struct ms_rpc_msg *data; /* a message whose rest a worker appends */
+    size_t data_skip;               /* its bytes already staged */
     /* GetFragment */
     struct ms_node_get_req get;
     bool writable;        /* no send in flight (svc->mu) */
@@ -320,32 +321,51 @@ static int put_begin(struct svc_call *sc)
     return 0;
 }
 
-/* Appends one message's pieces (zero-copy views of the received slices) to the session.
- * Returns 0, or the code the call was failed with (the session is aborted). */
-static int put_data(struct svc_call *sc, const struct ms_rpc_msg *d)
+/* Appends one message's pieces (zero-copy views of the received slices) from byte skip on;
+ * with stage_only, only what the staging buffer holds without a write (*taken tells how much;
+ * completion-queue thread), else all of it (worker). Returns 0, or the code the call was
+ * failed with (the session is aborted). */
+static int put_data(struct svc_call *sc, const struct ms_rpc_msg *d, size_t skip,
+                    bool stage_only, size_t *taken)
 {
     int rc = 0;
+    size_t done = skip;
     MS_ASSERT(sc->put != NULL && d != NULL);
-    MS_ASSERT(d->len > 0);
-    for (size_t i = 0; i < d->niov && rc == 0; i++)
-        if (d->iov[i].len > 0)
-            rc = ms_fragstore_put_append(sc->put, d->iov[i].ptr, d->iov[i].len);
+    MS_ASSERT(d->len > 0 && skip < d->len);
+    for (size_t i = 0, at = 0; i < d->niov && rc == 0; at += d->iov[i].len, i++) {
+        const struct ms_rpc_iov *v = &d->iov[i];
+        if (at + v->len <= done)
+            continue; /* before skip */
+        size_t from = done - at, n = v->len - from, got = n;
+        if (stage_only)
+            rc = ms_fragstore_put_stage(sc->put, v->ptr + from, n, &got);
+        else
+            rc = ms_fragstore_put_append(sc->put, v->ptr + from, n);
+        done += got;
+        if (got < n)
+            break; /* the stage is full */
+    }
     if (rc < 0) {
         ms_fragstore_put_abort(&sc->put);
         atomic_fetch_add(&sc->svc->c_put_fail, 1);
         fail(sc->call, rc, put_message(rc));
         return rc;
     }
-    atomic_fetch_add(&sc->svc->c_in, d->len);
+    MS_ASSERT(done <= d->len && (stage_only || done == d->len));
+    atomic_fetch_add(&sc->svc->c_in, done - skip);
+    if (taken != NULL)
+        *taken = done;
     return 0;
 }
 
-/* A message whose append writes (the stage fills): on a worker, then the next message. */
+/* The rest of a message that did not fit the stage: on a worker, which writes the full stage,
+ * stages the rest, then reads the next message. */
 static void job_put_data(struct svc_call *sc)
 {
     const struct ms_rpc_msg *d = sc->data;
+    size_t skip = sc->data_skip;
     sc->data = NULL;
-    if (put_data(sc, d) < 0)
+    if (put_data(sc, d, skip, false, NULL) < 0)
         return;
     int rrc = ms_rpc_call_resume(sc->call);
     (void)rrc; /* -ECANCELED: call_done aborts the session */
@@ -401,8 +421,9 @@ static int op_put_begin(void *arg, struct ms_rpc_call *call, const struct ms_nod
     return put_begin(sc);
 }
 
-/* A message that fits the stage is appended here, on the completion-queue thread (checksum
- * and copy, no I/O); one that fills it goes to a worker, which writes the stage. */
+/* A message is checked and staged here, on the completion-queue thread, as far as the stage
+ * holds it (checksum and copy while the decrypted bytes are in this core's cache; no I/O);
+ * the rest, which needs the full stage written first, goes to a worker. */
 static int op_put_data(void *arg, struct ms_rpc_call *call, void **state,
                        const struct ms_rpc_msg *data)
 {
@@ -411,9 +432,12 @@ static int op_put_data(void *arg, struct ms_rpc_call *call, void **state,
     (void)call;
     MS_ASSERT(sc != NULL && sc->put != NULL);
     MS_ASSERT(data != NULL && sc->data == NULL);
-    if (ms_fragstore_put_append_is_quick(sc->put, data->len))
-        return put_data(sc, data);
+    size_t taken = 0;
+    int rc = put_data(sc, data, 0, true, &taken);
+    if (rc < 0 || taken == data->len)
+        return rc;
     sc->data = data;
+    sc->data_skip = taken;
     enqueue(sc, JOB_PUT_DATA);
     return MS_RPC_HOLD;
 }
