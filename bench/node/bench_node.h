@@ -26,13 +26,17 @@ struct bn_node {
     pid_t pid;
     int port;
     unsigned sessions;     /* max_put_sessions in the config */
+    unsigned run;          /* the store of this start is data-<run>/ */
 };
+
+/* Removes data-<run>/ of n. Returns 0 or -1. */
+MS_MUST_CHECK int bn_node_drop_data(const struct bn_node *n);
 
 /* Makes dir/pki (cluster CA, node-1, principal "bench", token key 1). Returns 0 or -errno. */
 MS_MUST_CHECK int bn_pki_make(const char *dir);
 
-/* Writes the config, starts the node, waits up to 30 s for its listening line. Returns 0 or
- * -1 (the log says why). A previous data directory is removed first (fresh store). */
+/* Writes the config, starts the node on an empty store data-<run>/ (removed first if there),
+ * waits up to 30 s for its listening line. Returns 0 or -1 (the log says why). */
 MS_MUST_CHECK int bn_node_start(struct bn_node *n);
 
 /* SIGTERM and wait (bounded, then SIGKILL). Returns the exit status. */

@@ -87,11 +87,11 @@ static int write_config(const struct bn_node *n)
     if (f == NULL)
         return -errno;
     fprintf(f,
-            "node_id = 1\nrack = rack-a\ndata_dir = %s/data\nlisten = 127.0.0.1:%d\n"
+            "node_id = 1\nrack = rack-a\ndata_dir = %s/data-%u\nlisten = 127.0.0.1:%d\n"
             "tls_ca = %s/pki/ca.crt\ntls_cert = %s/pki/node-1.crt\ntls_key = %s/pki/node-1.key\n"
             "service_principal = bench\n%s%s"
             "scrub_rate_bytes_per_s = 0\nlog_level = info\nmax_put_sessions = %u\n",
-            n->dir, n->port, n->dir, n->dir, n->dir,
+            n->dir, n->run, n->port, n->dir, n->dir, n->dir,
             strncmp(line, "token_pubkey", 12) == 0 ? "" : "token_pubkey = ", line, n->sessions);
     return fclose(f) == 0 ? 0 : -EIO;
 }
@@ -126,12 +126,17 @@ static pid_t spawn_node(const struct bn_node *n)
     _exit(127);
 }
 
-int bn_node_start(struct bn_node *n)
+int bn_node_drop_data(const struct bn_node *n)
 {
     char cmd[2 * BN_PATH];
+    int w = snprintf(cmd, sizeof(cmd), "rm -rf '%s/data-%u'", n->dir, n->run);
+    return w < 0 || (size_t)w >= sizeof(cmd) || system(cmd) != 0 ? -1 : 0;
+}
+
+int bn_node_start(struct bn_node *n)
+{
     MS_ASSERT(n != NULL && n->bin[0] != '\0');
-    int n_cmd = snprintf(cmd, sizeof(cmd), "rm -rf '%s/data'", n->dir);
-    if (n_cmd < 0 || (size_t)n_cmd >= sizeof(cmd) || system(cmd) != 0)
+    if (bn_node_drop_data(n) != 0)
         return -1;
     n->port = free_port();
     if (n->port <= 0 || write_config(n) < 0)

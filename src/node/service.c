@@ -9,10 +9,14 @@
  * PERMISSION_DENIED with the token's reason (`token-expired`, ...) or `principal`, and are
  * logged with the principal and reason, never the token bytes.
  *
- * Everything that touches the disk runs on a worker: the completion-queue thread queues a job
- * and keeps (MS_RPC_HOLD) or holds the call's turn; the worker does the store call, then
- * answers, resumes or finishes the call as its LAST touch of the call. Per call there is at
- * most one job queued or running, because a call has one turn.
+ * Everything that writes or reads fragment files runs on a worker or a committer: the
+ * completion-queue thread queues a job and keeps (MS_RPC_HOLD) or holds the call's turn; the
+ * worker does the store call, then answers, resumes or finishes the call as its LAST touch of
+ * the call. Per call there is at most one job queued or running, because a call has one turn.
+ * Work without I/O stays on the completion-queue thread (each hop to another thread costs a
+ * wake-up and a context switch, a large share of a 16 KiB put's CPU): opening a put session
+ * (header check, busy set, a catalogue lookup RocksDB answers from memory) and checking and
+ * staging the bytes that fit the staging buffer.
  *
  * Lifetime of struct svc_call (the core state of one call): created by the first op of the
  * call, freed by whichever comes last of call_done (the call is over; the rpc layer frees the
@@ -20,10 +24,14 @@
  * job runs (a send failed while the worker waited for on_writable): the worker then wakes,
  * sees `done`, and never touches the call again.
  *
- * PutFragment: header -> job put_begin (token checked before) -> data* -> job append each
- * (zero-copy views of the received slices) -> half-close -> job commit (group commit in the
- * store) -> reply. Any failure or a client that goes away aborts the session: the store wipes
- * the temp file and nothing becomes visible.
+ * PutFragment: header -> token check and session opened here -> data*: each message checked
+ * and staged here as far as the stage holds it (zero-copy views of the received slices), the
+ * rest by a worker job that writes the full stage first -> half-close -> the commit: queued
+ * here for a fragment still whole in the stage (its round creates, writes and syncs the file),
+ * else by a worker job that writes the staged tail first; either way the store's committer
+ * calls put_done once the round is durable, which answers (ms_fragstore_put_commit_async).
+ * Any failure or a client that goes away aborts the session: the store wipes the fragment's
+ * file, if it has one yet, and nothing becomes visible.
  */
 #include "node/service.h"
 
