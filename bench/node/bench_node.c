@@ -9,13 +9,13 @@
  * Phases, each run on a fresh node with an empty store of its own: 16 KiB fragments (one
  * record) from --small-clients threads (the runs' stores stay until the bench ends, see
  * run_kind), then 4 MiB fragments (4 records of 1 MiB) from --clients threads (each run's
- * store removed after it, so the disk holds at most one run's 4 MiB fragments); every put is a PutFragment
- * stream with its own capability token and is acknowledged only once durable. Reported:
- * median over runs of MiB/s or puts/s, latency p50/p99 (HDR histogram, ms_benchlib), node CPU
- * seconds per GiB (from /proc), node peak RSS (VmHWM), the client's CPU, and the ratios to fio
- * (1 MiB O_DIRECT sequential write >= 60 s; 4 KiB write + fdatasync QD1) and, when given, to
- * bench-rpc's same-run tuned mTLS figure. The transport's share of the node's CPU is an
- * estimate: payload GiB x bench-rpc's CPU s/GiB / node CPU s.
+ * store removed after it, so the disk holds at most one run's 4 MiB fragments); every put is
+ * a PutFragment stream with its own capability token and is acknowledged only once durable.
+ * Reported: median over runs of MiB/s or puts/s, latency p50/p99 (HDR histogram,
+ * ms_benchlib), node CPU seconds per GiB (from /proc), node peak RSS (VmHWM), the client's
+ * CPU, and the ratios to fio (1 MiB O_DIRECT sequential write >= 60 s; 4 KiB write +
+ * fdatasync QD1) and, when given, to bench-rpc's same-run tuned mTLS figure. The transport's
+ * share of the node's CPU is an estimate: payload GiB x bench-rpc's CPU s/GiB / node CPU s.
  * Refuses to run with less than 10 GiB free on DIR's filesystem; caps bytes written per
  * phase at --max-gib (default 8).
  */

@@ -36,7 +36,8 @@
  *     served; open wipes such files, and a put that finds one under its name wipes it first.
  *   - Every byte of a committed file passed the codec's streaming validator (header, each
  *     record's XXH3-128, index block, footer) before its record was written; the file is
- *     exactly the fragment (O_DIRECT padding is truncated away before the data sync).
+ *     the fragment, followed under O_DIRECT by < 4 KiB of zero padding (the record holds
+ *     both lengths; reads stop at the logical one).
  *   - At most one put or delete per fragment key at a time (busy set), so the catalogue check
  *     in put_begin cannot race another commit of the same key, and no two sessions ever
  *     create the same name.
@@ -566,7 +567,7 @@ static int check_record(struct ms_fragstore *s, const struct ms_fragstore_key *k
     struct stat st;
     int rc = ms_io_fstat(s->io, fd, &st);
     fs_close_quietly(s->io, fd);
-    if (rc == 0 && (uint64_t)st.st_size != rec->logical_bytes)
+    if (rc == 0 && (uint64_t)st.st_size != rec->file_bytes)
         ms_scrub_note(s, key, MS_SCRUB_SIZE, UINT32_MAX);
     MS_ASSERT(rc <= 0);
     return rc;
@@ -682,6 +683,7 @@ static void session_start(struct ms_fragstore_put *p, const struct ms_fragstore_
     p->stage_len = MS_FRAG_HDR_BYTES;
     p->file_bytes = MS_FRAG_HDR_BYTES;
     p->alloc_end = 0;
+    p->disk_bytes = 0;
     p->direct = false;
     ms_frag_check_init(&p->chk, hdr);
     MS_ASSERT(p->stage_len <= p->stage_cap);
@@ -689,7 +691,7 @@ static void session_start(struct ms_fragstore_put *p, const struct ms_fragstore_
 
 /* Creates (O_EXCL) the fragment's file under its final name frags/xx/<oid>.<idx>; the name
  * is not visible through the store until the catalogue records the fragment committed. */
-static int session_create(struct ms_fragstore_put *p, bool want_direct, bool *direct)
+static int session_create(struct ms_fragstore_put *p, bool *direct)
 {
     struct ms_fragstore *s = p->store;
     MS_ASSERT(p->in_use && p->fd < 0);
@@ -701,7 +703,7 @@ static int session_create(struct ms_fragstore_put *p, bool want_direct, bool *di
     *direct = false;
     /* No port lock: namespace operations are thread safe (io.h), so creates (which can cost
      * a cold inode allocation) run in parallel with each other and with data writes. */
-    int fd = want_direct && s->try_direct
+    int fd = s->try_direct
                  ? ms_io_open_direct(s->io, dirfd, name, flags, 0600, direct)
                  : ms_io_open(s->io, dirfd, name, flags, 0600);
     if (fd != -EEXIST)
@@ -717,25 +719,23 @@ static int session_create(struct ms_fragstore_put *p, bool want_direct, bool *di
     return rc < 0 ? rc : -EAGAIN;
 }
 
-/* Creates the session's file. want_direct: a stream larger than FS_BUFFERED_MAX, written in
- * aligned chunks with O_DIRECT where the filesystem allows; otherwise (the whole fragment is
- * in the stage at commit) one buffered write of its exact length, so no padding and no
- * truncate, and the fdatasync of the round writes it out. */
-static int session_open(struct ms_fragstore_put *p, bool want_direct)
+/* Creates the session's file, O_DIRECT where the filesystem allows (written in aligned
+ * chunks, the last one zero-padded), else buffered (exact length). */
+static int session_open(struct ms_fragstore_put *p)
 {
     struct ms_fragstore *s = p->store;
     MS_ASSERT(p->in_use && p->fd < 0);
     bool direct = false;
-    int fd = session_create(p, want_direct, &direct);
+    int fd = session_create(p, &direct);
     if (fd == -EAGAIN) /* a leftover was wiped: once more */
-        fd = session_create(p, want_direct, &direct);
+        fd = session_create(p, &direct);
     if (fd < 0)
         return fd == -EAGAIN ? -EEXIST : fd;
     p->fd = fd;
     p->direct = direct;
-    if (want_direct && s->try_direct)
+    if (s->try_direct)
         atomic_store(&s->direct, direct);
-    MS_ASSERT(p->fd >= 0 && (direct == false || want_direct));
+    MS_ASSERT(p->fd >= 0 && (!direct || s->try_direct));
     return 0;
 }
 
@@ -874,7 +874,7 @@ static int stage_bytes(struct ms_fragstore_put *p, const uint8_t *b, size_t len)
     MS_ASSERT(p->stage_len <= p->stage_cap);
     while (len > 0) {
         if (p->stage_len == p->stage_cap) { /* full: written only now that more bytes come */
-            int rc = p->fd < 0 ? session_open(p, true) : 0;
+            int rc = p->fd < 0 ? session_open(p) : 0;
             if (rc == 0)
                 rc = stage_write(p, p->stage_cap);
             if (rc < 0)
@@ -979,12 +979,27 @@ int ms_fragstore_put_stage(struct ms_fragstore_put *p, const uint8_t *bytes, siz
     return 0;
 }
 
+/* The length of the stage's last write: its bytes, zero-padded to FS_ALIGN when the file is
+ * O_DIRECT (the padding stays: the file is the fragment plus < 4 KiB of zeros, and the
+ * catalogue records both lengths; truncating to an unaligned length would make ext4 read the
+ * last block back just to zero its tail). */
+static uint32_t stage_pad(struct ms_fragstore_put *p)
+{
+    uint32_t len = p->stage_len;
+    if (p->direct) {
+        uint32_t padded = (len + FS_ALIGN - 1) / FS_ALIGN * FS_ALIGN;
+        MS_ASSERT(padded <= p->stage_cap);
+        memset(p->stage + len, 0, padded - len);
+        len = padded;
+    }
+    return len;
+}
+
 /* Checks the stream is complete and writes the staged tail. A quick put (a small fragment,
  * at most FS_BUFFERED_MAX, that never left the stage) leaves everything to its commit round,
- * which creates its buffered file (open_in_round) and writes it with one exact write linked
- * to its fdatasync (tail_in_round), so the caller does no I/O at all. A longer one writes its
- * tail zero-padded to FS_ALIGN under O_DIRECT and truncates the padding away, so the file is
- * exactly the fragment either way. */
+ * which creates its file (open_in_round) and writes it with one write linked to its fdatasync
+ * (tail_in_round), so the caller does no I/O at all. A longer one writes its tail here (both
+ * zero-padded to FS_ALIGN under O_DIRECT, stage_pad) and truncates the preallocated rest. */
 static int put_finish_stream(struct ms_fragstore_put *p)
 {
     bool quick = ms_fragstore_put_commit_is_quick(p);
@@ -999,21 +1014,16 @@ static int put_finish_stream(struct ms_fragstore_put *p)
         return 0;
     }
     if (p->fd < 0)
-        rc = session_open(p, true);
+        rc = session_open(p);
     if (rc < 0)
         return rc;
-    uint32_t len = p->stage_len;
-    if (p->direct) {
-        uint32_t padded = (len + FS_ALIGN - 1) / FS_ALIGN * FS_ALIGN;
-        memset(p->stage + len, 0, padded - len);
-        len = padded;
-    }
+    uint32_t len = stage_pad(p);
     rc = stage_write(p, len);
-    bool longer = len != p->stage_len || (p->alloc_end > p->file_bytes &&
-                                          p->alloc_end != UINT64_MAX);
-    if (rc == 0 && longer) /* padding or preallocation: a namespace op, no port lock (io.h) */
-        rc = ms_io_ftruncate(p->store->io, p->fd, p->file_bytes);
-    MS_ASSERT(p->stage_len <= p->stage_cap);
+    p->disk_bytes = p->stage_off + len;
+    bool longer = p->alloc_end > p->disk_bytes && p->alloc_end != UINT64_MAX;
+    if (rc == 0 && longer) /* preallocation: a namespace op, no port lock (io.h) */
+        rc = ms_io_ftruncate(p->store->io, p->fd, p->disk_bytes);
+    MS_ASSERT(p->disk_bytes >= p->file_bytes && p->disk_bytes - p->file_bytes < FS_ALIGN);
     return rc;
 }
 
@@ -1045,7 +1055,7 @@ static void round_plan_make(struct ms_fragstore *s, struct ms_fragstore_put *lis
         if (p->tail_in_round) /* the stage is registered with io, not sio: no buf_index */
             reqs[pl->write_i[k] = n++] = (struct ms_io_req){
                 .op = MS_IO_WRITE, .flags = MS_IO_LINK, .fd = p->fd, .buf = p->stage,
-                .len = p->stage_len, .offset = 0, .buf_index = -1};
+                .len = p->tail_len, .offset = 0, .buf_index = -1};
         reqs[pl->data_i[k] = n++] = (struct ms_io_req){.op = MS_IO_FDATASYNC, .fd = p->fd,
                                                          .buf_index = -1};
     }
@@ -1075,9 +1085,9 @@ static int round_tail_result(struct ms_fragstore *s, struct ms_fragstore_put *p,
     MS_ASSERT(p->tail_in_round);
     if (wres < 0)
         return wres;
-    if ((size_t)wres == p->stage_len)
+    if ((size_t)wres == p->tail_len)
         return sres;
-    int rc = ms_io_pwrite_all(s->sio, p->fd, p->stage + wres, p->stage_len - (size_t)wres,
+    int rc = ms_io_pwrite_all(s->sio, p->fd, p->stage + wres, p->tail_len - (size_t)wres,
                               (uint64_t)wres);
     if (rc == 0)
         rc = ms_io_fdatasync(s->sio, p->fd);
@@ -1125,7 +1135,7 @@ static void round_catalogue(struct ms_fragstore *s, struct ms_fragstore_put *lis
             continue;
         struct ms_catalog_rec rec = {
             .state = MS_CATALOG_COMMITTED, .segment_count = ms_frag_check_records(&p->chk),
-            .logical_bytes = p->file_bytes, .file_bytes = p->file_bytes, .created_ms = now};
+            .logical_bytes = p->file_bytes, .file_bytes = p->disk_bytes, .created_ms = now};
         memcpy(rec.header_checksum, p->hdr_csum, sizeof(rec.header_checksum));
         rc = ms_catalog_batch_put(&s->cat, &b, &p->key, &rec);
         n++;
@@ -1151,8 +1161,10 @@ static void round_sync_phase(struct ms_fragstore *s, struct ms_fragstore_put *li
         p->commit_rc = 0;
         if (p->open_in_round) { /* a quick put: its file is created here (no port lock) */
             p->open_in_round = false;
-            p->commit_rc = session_open(p, false);
+            p->commit_rc = session_open(p);
             p->tail_in_round = p->commit_rc == 0;
+            p->tail_len = p->tail_in_round ? stage_pad(p) : 0;
+            p->disk_bytes = p->tail_len;
         }
         MS_ASSERT(p->commit_rc != 0 || p->fd >= 0);
     }
@@ -1463,7 +1475,7 @@ static int rd_open(struct reader *r, struct ms_fragstore *s, const struct ms_fra
      * the disk, where bit rot lives (advice only; reads still go through the port). */
     if (r->cold)
         (void)posix_fadvise(r->fd, 0, 0, POSIX_FADV_DONTNEED);
-    if ((uint64_t)st.st_size != rec->logical_bytes)
+    if ((uint64_t)st.st_size != rec->file_bytes)
         return rd_damage(r, MS_CORRUPT(), MS_SCRUB_SIZE, UINT32_MAX);
     rc = rd_pread(r, r->hdr_bytes, MS_FRAG_HDR_BYTES, 0);
     if (rc == 0)

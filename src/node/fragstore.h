@@ -156,10 +156,10 @@ MS_MUST_CHECK int ms_fragstore_put_append(struct ms_fragstore_put *put, const ui
 
 /* Validates the complete fragment (every record seen, segment index consistent with the
  * records' offsets), writes the tail (a fragment of at most 256 KiB: the whole file, one
- * buffered write), syncs the data and the file's directory (group commit: the fdatasyncs and
- * directory fsyncs of concurrent commits run as one concurrent batch), then writes the
- * catalogue entries in one synced kv batch, which makes the fragment exist. Returns 0 only
- * after all of that: the ack.
+ * write in the commit round), syncs the data and the file's directory (group commit: the
+ * fdatasyncs and directory fsyncs of concurrent commits run as one concurrent batch), then
+ * writes the catalogue entries in one synced kv batch, which makes the fragment exist.
+ * Returns 0 only after all of that: the ack.
  * Always consumes *put (sets it NULL). On failure nothing is visible: the file is wiped and
  * removed. Returns 0, -MEDSTORE_EEXIST (a concurrent put won),
  * -MEDSTORE_EFORMAT / -ECORRUPT / -ETRUNCATED (incomplete or inconsistent fragment),

@@ -76,11 +76,14 @@ struct ms_fragstore_put {
     int buf_index;            /* registered buffer index of stage, or -1 */
     uint64_t file_bytes;      /* logical bytes accepted so far (header included) */
     uint64_t alloc_end;       /* the file is preallocated (fallocate) up to here */
+    uint64_t disk_bytes;      /* the file's length once finished: file_bytes, rounded up to
+                               * FS_ALIGN when written with O_DIRECT (zero padding) */
     /* Streaming validator (codec): every byte after the header goes through it. */
     struct ms_frag_check chk;
     /* Commit queue. */
     bool open_in_round;       /* the commit round creates the (small) file */
     bool tail_in_round;       /* the whole (small) file is written by the commit round */
+    uint32_t tail_len;        /* ... with this many bytes of the stage (padded if direct) */
     struct ms_fragstore_put *next_commit;
     bool commit_done;
     int commit_rc;

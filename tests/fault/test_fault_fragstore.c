@@ -34,14 +34,14 @@ enum { FA, FB, FC, FD, FE };
 
 enum fault_kind {
     K_WRITE_EIO, K_WRITE_ENOSPC, K_SHORT_WRITE, K_FDATASYNC_EIO, K_OPEN_ENOSPC, K_FSTAT_EIO,
-    K_DIRSYNC_EIO, K_UNLINK_EIO, K_TRUNC_EIO, K_FALLOC_ENOSPC, K_CRASH_UNDO, K_CRASH_GARBLE, K_CRASH_RANDOM,
-    K_KV_EIO, K_COUNT,
+    K_DIRSYNC_EIO, K_UNLINK_EIO, K_TRUNC_EIO, K_FALLOC_ENOSPC, K_CRASH_UNDO, K_CRASH_GARBLE,
+    K_CRASH_RANDOM, K_KV_EIO, K_COUNT,
 };
 
 static const char *const kind_names[K_COUNT] = {
     "write-eio", "write-enospc", "short-write", "fdatasync-eio", "open-enospc", "fstat-eio",
-    "dirsync-eio", "unlink-eio", "ftruncate-eio", "fallocate-enospc", "crash-undo", "crash-garble", "crash-random",
-    "kv-eio",
+    "dirsync-eio", "unlink-eio", "ftruncate-eio", "fallocate-enospc", "crash-undo",
+    "crash-garble", "crash-random", "kv-eio",
 };
 
 /* What the workload was told, per fragment: 0 absent, 1 present, 2 absent or intact. */

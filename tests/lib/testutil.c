@@ -161,3 +161,9 @@ void ms_test_fill(uint8_t *buf, size_t len, uint64_t seed)
         memcpy(buf + i, &v, len - i);
     }
 }
+
+long long ms_test_file_size(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}

@@ -27,6 +27,9 @@ char *ms_test_corpus_path(const char *rel);
 /* Reads a whole file into a malloc'd buffer; returns 0 or -errno. */
 int ms_test_read_file(const char *path, uint8_t **data, size_t *len);
 
+/* The size of the file at path (stat), or -1 when it cannot be stat'ed. */
+long long ms_test_file_size(const char *path);
+
 /* Writes len bytes to path (created 0600, truncated); returns 0 or -errno. */
 int ms_test_write_file(const char *path, const void *data, size_t len);
 
