@@ -954,7 +954,7 @@ void ms_fragstore_put_abort(struct ms_fragstore_put **pp)
 bool ms_fragstore_put_commit_is_quick(const struct ms_fragstore_put *p)
 {
     MS_ASSERT(p != NULL && p->in_use);
-    return p->err == 0 && p->fd < 0 && p->stage_off == 0 && p->file_bytes <= FS_BUFFERED_MAX;
+    return p->err == 0 && p->fd < 0 && p->stage_off == 0 && p->file_bytes <= FS_ROUND_WRITE_MAX;
 }
 
 int ms_fragstore_put_stage(struct ms_fragstore_put *p, const uint8_t *bytes, size_t len,
@@ -996,7 +996,7 @@ static uint32_t stage_pad(struct ms_fragstore_put *p)
 }
 
 /* Checks the stream is complete and writes the staged tail. A quick put (a small fragment,
- * at most FS_BUFFERED_MAX, that never left the stage) leaves everything to its commit round,
+ * at most FS_ROUND_WRITE_MAX, that never left the stage) leaves everything to its commit round,
  * which creates its file (open_in_round) and writes it with one write linked to its fdatasync
  * (tail_in_round), so the caller does no I/O at all. A longer one writes its tail here (both
  * zero-padded to FS_ALIGN under O_DIRECT, stage_pad) and truncates the preallocated rest. */

@@ -44,10 +44,10 @@
 #define FS_MAX_DELETES 64u           /* concurrent deletes (busy-set capacity beyond puts) */
 #define FS_IO_REQS_MAX 192u          /* largest batch fs_io_run() takes */
 #define FS_COMMITTERS 2u             /* one syncs a round while another writes its catalogue */
-/* Fragments up to this size are written buffered in one exact write at commit (their
- * fdatasync writes them out, no padding, no truncate); longer ones use O_DIRECT, since
- * buffered writeback of large files is several times slower here (PERF.md). */
-#define FS_BUFFERED_MAX (256u << 10)
+/* A fragment up to this size that is still whole in the stage at commit is created and
+ * written by its commit round (one write linked to its fdatasync), so its put does no I/O
+ * before the round; longer ones write their stages as they fill. */
+#define FS_ROUND_WRITE_MAX (256u << 10)
 /* Staged O_DIRECT writes go into space preallocated this far ahead (fallocate), so none of
  * them extends the file: ext4 then takes them without blocking and io_uring issues them
  * inline instead of handing each one to a kernel worker thread. */
