@@ -1705,6 +1705,7 @@ static void info_of(const struct ms_catalog_rec *rec, struct ms_fragstore_info *
 {
     MS_ASSERT(rec->state == MS_CATALOG_COMMITTED);
     out->size_bytes = rec->logical_bytes;
+    out->file_bytes = rec->file_bytes;
     out->created_ms = rec->created_ms;
     out->segment_count = rec->segment_count;
     memcpy(out->header_checksum, rec->header_checksum, sizeof(out->header_checksum));

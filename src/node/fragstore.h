@@ -81,6 +81,7 @@ struct ms_fragstore_key {
 /* What the catalogue knows of a committed fragment. */
 struct ms_fragstore_info {
     uint64_t size_bytes;      /* logical size: header + records + segment index */
+    uint64_t file_bytes;      /* the file on disk: size_bytes plus any O_DIRECT zero padding */
     uint64_t created_ms;      /* unix ms of the commit */
     uint32_t segment_count;   /* shard records in the fragment */
     uint8_t header_checksum[16]; /* XXH3-128 of the fragment header bytes */

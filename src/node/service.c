@@ -636,7 +636,7 @@ static void job_delete(struct svc_call *sc)
     int rc = ms_fragstore_stat(svc->store, &key, &info);
     if (rc == 0) {
         res.existed = true;
-        res.wiped_bytes = info.size_bytes;
+        res.wiped_bytes = info.file_bytes; /* the whole file, padding included */
     } else if (rc != -MEDSTORE_ENOTFOUND) {
         fail(sc->call, rc, NULL);
         return;
