@@ -128,7 +128,9 @@ struct ms_fragstore {
     uint32_t stage_bytes;
     struct ms_fragstore_put *slots;
     uint8_t *stage_mem;
-    uint32_t registered;      /* slots [0, registered) have registered staging buffers */
+    uint32_t registered;      /* slots [0, registered) have registered staging buffers ... */
+    bool io_reg, sio_reg;     /* ... with io, with sio (when sio != io), */
+    bool wio_reg[MS_FRAGSTORE_WRITE_IOS_MAX]; /* and with each write port */
 
     /* Busy keys: fragments with a put session or a delete in progress. */
     struct ms_fragstore_key *busy;
