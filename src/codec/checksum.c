@@ -2,15 +2,21 @@
  * checksum.c - XXH3 checksums for shard records, fragment headers, the segment index and the
  * manifest.
  *
- * XXH3 is compiled inline (XXH_INLINE_ALL) into this one file: about 3x faster than Debian's
- * libxxhash.so here (PERF.md: ~57k vs ~18.7k MiB/s), and the only place that includes
- * xxhash.h, so the rest of the codec sees plain functions. XXH3 is not cryptographic: it
- * catches bit rot and transit damage (F-TRN-1, Y-STO-2); tampering is caught by the AEAD tag.
+ * XXH3 is compiled inline (XXH_INLINE_ALL) into this file and checksum_avx2.c: about 3x
+ * faster than Debian's libxxhash.so here (PERF.md: ~57k vs ~18.7k MiB/s). They are the only
+ * places that include xxhash.h, so the rest of the codec sees plain functions. XXH3 is not
+ * cryptographic: it catches bit rot and transit damage (F-TRN-1, Y-STO-2); tampering is caught
+ * by the AEAD tag.
  * Digests are written in XXH's canonical (big-endian) byte order, the same on every host.
+ *
+ * Inputs of MS_CSUM_SIMD_MIN bytes or more go to the AVX2 build of the same code
+ * (checksum_avx2.c) when the build has it and the CPU supports AVX2; the digest is identical
+ * either way (test_checksum.c compares both with a scalar reference).
  */
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "codec/checksum_simd.h"
 #include "codec/codec_int.h"
 
 #include "common/ms_assert.h"
@@ -19,10 +25,29 @@ _Static_assert(sizeof(XXH3_state_t) <= MS_CSUM_STATE_BYTES, "state buffer holds 
 _Static_assert(_Alignof(XXH3_state_t) <= 64, "state buffers are 64-byte aligned");
 _Static_assert(sizeof(XXH128_canonical_t) == MS_FRAG_CSUM_BYTES, "a digest is 16 bytes");
 
+/* Below this, XXH3 runs its short-input code, which has no vector loop to speed up. */
+#define MS_CSUM_SIMD_MIN 1024u
+
+/* True when long inputs may take the AVX2 build. __builtin_cpu_supports reads what libgcc's
+ * constructor found at start-up: a load and a test. */
+static bool use_avx2(size_t len)
+{
+#ifdef MS_CSUM_HAVE_AVX2
+    return len >= MS_CSUM_SIMD_MIN && __builtin_cpu_supports("avx2");
+#else
+    (void)len;
+    return false;
+#endif
+}
+
 void ms_csum128(const void *p, size_t len, uint64_t seed, uint8_t out[MS_FRAG_CSUM_BYTES])
 {
     MS_DASSERT(p != NULL || len == 0);
-    XXH128_hash_t h = XXH3_128bits_withSeed(p, len, seed);
+    XXH128_hash_t h;
+    if (use_avx2(len))
+        ms_csum_avx2_oneshot(p, len, seed, &h.low64, &h.high64);
+    else
+        h = XXH3_128bits_withSeed(p, len, seed);
     XXH128_canonical_t c;
     XXH128_canonicalFromHash(&c, h);
     memcpy(out, c.digest, MS_FRAG_CSUM_BYTES);
@@ -51,6 +76,11 @@ void ms_csum128_update(void *state, const void *p, size_t len)
     MS_DASSERT(p != NULL || len == 0);
     if (len == 0)
         return;
+    if (use_avx2(len)) {
+        int rc = ms_csum_avx2_update(state, p, len);
+        MS_ASSERT(rc == 0);
+        return;
+    }
     XXH_errorcode rc = XXH3_128bits_update(state, p, len);
     MS_ASSERT(rc == XXH_OK);
 }
