@@ -10,4 +10,7 @@ echo "$rpc_out"
 result=$(grep '^RESULT ' <<<"$rpc_out")
 val() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$result"; }
 exec "$build/bench/node/bench-node" --rpc-mib-s "$(val rpc_mib_s)" \
-  --rpc-cpu-s-per-gib "$(val rpc_cpu_s_per_gib)" --unary-calls-s "$(val unary_calls_s)" "$@"
+  --rpc-cpu-s-per-gib "$(val rpc_cpu_s_per_gib)" \
+  --rpc-server-cpu-s-per-gib "$(val rpc_server_cpu_s_per_gib)" \
+  --rpc-client-cpu-s-per-gib "$(val rpc_client_cpu_s_per_gib)" \
+  --unary-calls-s "$(val unary_calls_s)" "$@"

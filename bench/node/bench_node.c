@@ -4,7 +4,8 @@
  *
  *   bench-node [--dir DIR] [--clients N] [--small-clients N] [--seconds S] [--runs R]
  *              [--fio-seconds S] [--max-gib G] [--node-bin PATH] [--only big|small]
- *              [--rpc-mib-s X] [--rpc-cpu-s-per-gib Y] [--unary-calls-s Z]
+ *              [--rpc-mib-s X] [--rpc-cpu-s-per-gib Y] [--rpc-server-cpu-s-per-gib S]
+ *              [--rpc-client-cpu-s-per-gib C] [--unary-calls-s Z]
  *
  * Phases, each run on a fresh node with an empty store of its own: 16 KiB fragments (one
  * record) from --small-clients threads (the runs' stores stay until the bench ends, see
@@ -14,8 +15,11 @@
  * Reported: median over runs of MiB/s or puts/s, latency p50/p99 (HDR histogram,
  * ms_benchlib), node CPU seconds per GiB (from /proc), node peak RSS (VmHWM), the client's
  * CPU, and the ratios to fio (1 MiB O_DIRECT sequential write >= 60 s; 4 KiB write +
- * fdatasync QD1) and, when given, to bench-rpc's same-run tuned mTLS figure. The transport's
- * share of the node's CPU is an estimate: payload GiB x bench-rpc's CPU s/GiB / node CPU s.
+ * fdatasync QD1) and, when given, to bench-rpc's same-run tuned mTLS figure. With bench-rpc's
+ * per-end CPU (the server's and the client's s/GiB of that best tuned row) it also splits the
+ * node's and the client's CPU into the transport's share and what they spend beyond it, and
+ * gives the ratio that CPU alone allows: both benchmarks saturate the same two cores, so the
+ * 4 MiB ratio cannot exceed bench-rpc's s/GiB (both ends) / (node + client s/GiB).
  * Refuses to run with less than 10 GiB free on DIR's filesystem; caps bytes written per
  * phase at --max-gib (default 8).
  */
@@ -43,6 +47,7 @@ struct opts {
     const char *dir, *node_bin, *only;
     unsigned clients, small_clients, seconds, runs, fio_seconds;
     double max_gib, rpc_mib_s, rpc_cpu_s_per_gib, unary_calls_s;
+    double rpc_server_cpu_s_per_gib, rpc_client_cpu_s_per_gib; /* bench-rpc's ends, same row */
 };
 
 /* One phase's shared state. */
@@ -165,10 +170,12 @@ static int run_phase(const struct opts *o, struct bn_node *node, const struct bn
 static const char usage_text[] =
     "usage: bench-node [--dir DIR] [--clients N] [--small-clients N] [--seconds S] [--runs R]\n"
     "                  [--fio-seconds S] [--max-gib G] [--node-bin PATH] [--only big|small]\n"
-    "                  [--rpc-mib-s X] [--rpc-cpu-s-per-gib Y] [--unary-calls-s Z]\n"
+    "                  [--rpc-mib-s X] [--rpc-cpu-s-per-gib Y] [--rpc-server-cpu-s-per-gib S]\n"
+    "                  [--rpc-client-cpu-s-per-gib C] [--unary-calls-s Z]\n"
     "  DIR is on the disk under test (default: bench-node-work in the current directory);\n"
     "  needs >= 10 GiB free there. --rpc-* and --unary-calls-s: bench-rpc's same-run figures\n"
-    "  (tuned mTLS streaming MiB/s and CPU s/GiB; 1 KiB unary calls/s) for the ratios.\n";
+    "  (best tuned mTLS streaming MiB/s, CPU s/GiB of both ends, of its server, of its client;\n"
+    "  1 KiB unary calls/s) for the ratios (bench/run-node.sh passes them).\n";
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -197,6 +204,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         else if (strcmp(k, "--max-gib") == 0) o->max_gib = d;
         else if (strcmp(k, "--rpc-mib-s") == 0) o->rpc_mib_s = d;
         else if (strcmp(k, "--rpc-cpu-s-per-gib") == 0) o->rpc_cpu_s_per_gib = d;
+        else if (strcmp(k, "--rpc-server-cpu-s-per-gib") == 0) o->rpc_server_cpu_s_per_gib = d;
+        else if (strcmp(k, "--rpc-client-cpu-s-per-gib") == 0) o->rpc_client_cpu_s_per_gib = d;
         else if (strcmp(k, "--unary-calls-s") == 0) o->unary_calls_s = d;
         else bad = true;
     }
@@ -323,10 +332,21 @@ static void report(const struct opts *o, const struct bn_fio *fio, const struct 
         printf("  %-44s %8.0f   node kernel share %.0f%%\n", "node CPU us per 16 KiB put",
                small->node_cpu_s * 1e6 / (double)((1ULL << 30) / 16336),
                100.0 * small->node_sys_share);
-    if (o->rpc_cpu_s_per_gib > 0 && big->node_cpu_s > 0)
-        printf("  %-44s %7.0f%%   estimate: GiB x bench-rpc CPU s/GiB / node CPU s\n",
+    if (o->rpc_server_cpu_s_per_gib > 0 && big->node_cpu_s > 0)
+        printf("  %-44s %7.0f%%   bench-rpc server %.2f s/GiB; node beyond it %.2f s/GiB\n",
                "transport's share of node CPU (4 MiB)",
-               100.0 * o->rpc_cpu_s_per_gib / big->node_cpu_s);
+               100.0 * o->rpc_server_cpu_s_per_gib / big->node_cpu_s,
+               o->rpc_server_cpu_s_per_gib, big->node_cpu_s - o->rpc_server_cpu_s_per_gib);
+    if (o->rpc_client_cpu_s_per_gib > 0 && big->client_cpu_s > 0)
+        printf("  %-44s %7.0f%%   bench-rpc client %.2f s/GiB; client beyond it %.2f s/GiB\n",
+               "transport's share of client CPU (4 MiB)",
+               100.0 * o->rpc_client_cpu_s_per_gib / big->client_cpu_s,
+               o->rpc_client_cpu_s_per_gib, big->client_cpu_s - o->rpc_client_cpu_s_per_gib);
+    if (o->rpc_cpu_s_per_gib > 0 && big->node_cpu_s + big->client_cpu_s > 0)
+        printf("  %-44s %8.2fx  bench-rpc %.2f s/GiB / (node + client) %.2f s/GiB\n",
+               "4 MiB ratio the CPU allows", o->rpc_cpu_s_per_gib /
+               (big->node_cpu_s + big->client_cpu_s), o->rpc_cpu_s_per_gib,
+               big->node_cpu_s + big->client_cpu_s);
     printf("  Ceph 16.2 on this VM kind (PERF.md): 343 MiB/s 4 MiB EC PUT (encrypted wire); "
            "471 / 1425 ops/s 16 KiB EC / rep PUT\n");
     if (big->failures + small->failures > 0)

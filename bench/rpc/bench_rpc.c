@@ -452,10 +452,12 @@ static void print_summary(const struct row *rows, const struct unary_result *u,
            "%.2fx CPU per GiB\n",
            rows[b].msg_bytes >> 20, rows[b].streams, rows[b].mib_s / t->mib_s,
            rows[b].cpu_s_per_gib / t->cpu_s_per_gib);
-    printf("RESULT rpc_mib_s=%.0f rpc_cpu_s_per_gib=%.2f rpc_msg_mib=%zu rpc_streams=%d "
+    printf("RESULT rpc_mib_s=%.0f rpc_cpu_s_per_gib=%.2f rpc_server_cpu_s_per_gib=%.2f "
+           "rpc_client_cpu_s_per_gib=%.2f rpc_msg_mib=%zu rpc_streams=%d "
            "tls_mib_s=%.0f tls_cpu_s_per_gib=%.2f unary_calls_s=%.0f unary_p50_us=%.0f "
            "unary_p99_us=%.0f\n",
-           rows[b].mib_s, rows[b].cpu_s_per_gib, rows[b].msg_bytes >> 20, rows[b].streams,
+           rows[b].mib_s, rows[b].cpu_s_per_gib, rows[b].server_cpu_s_per_gib,
+           rows[b].client_cpu_s_per_gib, rows[b].msg_bytes >> 20, rows[b].streams,
            t->mib_s, t->cpu_s_per_gib, u->calls_s, u->p50_us, u->p99_us);
 }
 
