@@ -28,25 +28,44 @@ _Static_assert(sizeof(XXH128_canonical_t) == MS_FRAG_CSUM_BYTES, "a digest is 16
 /* Below this, XXH3 runs its short-input code, which has no vector loop to speed up. */
 #define MS_CSUM_SIMD_MIN 1024u
 
-/* True when long inputs may take the AVX2 build. __builtin_cpu_supports reads what libgcc's
- * constructor found at start-up: a load and a test. */
-static bool use_avx2(size_t len)
+/* Hashes inputs of MS_CSUM_SIMD_MIN bytes or more with the AVX2 build when the build has it
+ * and the CPU supports it (__builtin_cpu_supports reads what libgcc's constructor found at
+ * start-up: a load and a test). False: the caller hashes with the baseline code. */
+static bool avx2_oneshot(const void *p, size_t len, uint64_t seed, XXH128_hash_t *h)
 {
 #ifdef MS_CSUM_HAVE_AVX2
-    return len >= MS_CSUM_SIMD_MIN && __builtin_cpu_supports("avx2");
-#else
+    if (len >= MS_CSUM_SIMD_MIN && __builtin_cpu_supports("avx2")) {
+        ms_csum_avx2_oneshot(p, len, seed, &h->low64, &h->high64);
+        return true;
+    }
+#endif
+    (void)p;
+    (void)len;
+    (void)seed;
+    (void)h;
+    return false;
+}
+
+static bool avx2_update(void *state, const void *p, size_t len)
+{
+#ifdef MS_CSUM_HAVE_AVX2
+    if (len >= MS_CSUM_SIMD_MIN && __builtin_cpu_supports("avx2")) {
+        int rc = ms_csum_avx2_update(state, p, len);
+        MS_ASSERT(rc == 0);
+        return true;
+    }
+#endif
+    (void)state;
+    (void)p;
     (void)len;
     return false;
-#endif
 }
 
 void ms_csum128(const void *p, size_t len, uint64_t seed, uint8_t out[MS_FRAG_CSUM_BYTES])
 {
     MS_DASSERT(p != NULL || len == 0);
     XXH128_hash_t h;
-    if (use_avx2(len))
-        ms_csum_avx2_oneshot(p, len, seed, &h.low64, &h.high64);
-    else
+    if (!avx2_oneshot(p, len, seed, &h))
         h = XXH3_128bits_withSeed(p, len, seed);
     XXH128_canonical_t c;
     XXH128_canonicalFromHash(&c, h);
@@ -76,11 +95,8 @@ void ms_csum128_update(void *state, const void *p, size_t len)
     MS_DASSERT(p != NULL || len == 0);
     if (len == 0)
         return;
-    if (use_avx2(len)) {
-        int rc = ms_csum_avx2_update(state, p, len);
-        MS_ASSERT(rc == 0);
+    if (avx2_update(state, p, len))
         return;
-    }
     XXH_errorcode rc = XXH3_128bits_update(state, p, len);
     MS_ASSERT(rc == XXH_OK);
 }
