@@ -1080,11 +1080,11 @@ static void round_plan_make(struct ms_fragstore *s, struct ms_fragstore_put *lis
     struct ms_io_req *reqs = pl->reqs;
     unsigned n = 0, k = 0;
     unsigned live = 0;
+    bool sio_reg = s->sio == s->io ? s->io_reg : s->sio_reg; /* the stages are registered */
     for (struct ms_fragstore_put *p = list; p; p = p->next_commit, k++) {
         if (p->commit_rc != 0) /* its file could not be created: not in the batch */
             continue;
         live++;
-        bool sio_reg = s->sio == s->io ? s->io_reg : s->sio_reg;
         if (p->tail_in_round)
             reqs[pl->write_i[k] = n++] = (struct ms_io_req){
                 .op = MS_IO_WRITE, .flags = MS_IO_LINK, .fd = p->fd, .buf = p->stage,
