@@ -47,8 +47,13 @@ struct stream_job {
     int rc;
 };
 
-/* The server process: kind "grpc", "grpc-tuned" or "tls"; prints "PORT <n>" on stdout and
- * serves until SIGTERM. Returns the process exit code. */
+/* The fixed HTTP/2 stream window of the "grpc-tuned-window" server: medstore-node's
+ * rpc_stream_window default (src/node/node.c), so the ceiling has the node's tuning too. */
+#define FIXED_WINDOW_BYTES (16u << 20)
+
+/* The server process: kind "grpc", "grpc-tuned", "grpc-tuned-window" (tuned, plus the fixed
+ * stream window with BDP probing off) or "tls"; prints "PORT <n>" on stdout and serves until
+ * SIGTERM. Returns the process exit code. */
 int bench_serve(const char *kind, const char *certdir);
 
 /* TLS socket server (in the server process) and client job (a thread of the driver). */

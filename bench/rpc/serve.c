@@ -114,12 +114,14 @@ int bench_serve(const char *kind, const char *certdir)
         return 1;
     if (strcmp(kind, "tls") == 0)
         return bench_tls_serve(&bc);
-    bool tuned = strcmp(kind, "grpc-tuned") == 0;
+    bool window = strcmp(kind, "grpc-tuned-window") == 0;
+    bool tuned = window || strcmp(kind, "grpc-tuned") == 0;
     if (!tuned && strcmp(kind, "grpc") != 0)
         return 2;
     ms_rpc_init();
     struct ms_rpc_server_config cfg = {.listen_addr = "127.0.0.1:0", .tls = bc.server,
-                                       .data_tuning = tuned};
+                                       .data_tuning = tuned,
+                                       .stream_window_bytes = window ? FIXED_WINDOW_BYTES : 0};
     const char *quota = getenv("MS_BENCH_RPC_QUOTA_MIB");
     if (quota != NULL)
         cfg.memory_quota_bytes = (size_t)strtoul(quota, NULL, 10) << 20;

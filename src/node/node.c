@@ -81,6 +81,8 @@ static const struct ms_config_key node_keys[] = {
     {.name = "rpc_max_calls", .type = MS_CONFIG_U64, .default_value = "1024", .min = 1,
      .max = 65536},
     {.name = "rpc_memory_quota", .type = MS_CONFIG_SIZE, .default_value = "0"},
+    {.name = "rpc_stream_window", .type = MS_CONFIG_SIZE, .default_value = "16M",
+     .max = MS_RPC_STREAM_WINDOW_MAX},
 };
 
 static const struct ms_config_schema node_schema = {
@@ -348,6 +350,7 @@ static int start_service(struct ms_node *n, const struct ms_node_opts *opts)
         .data_tuning = true,
         .max_calls = (unsigned)ms_config_get_u64(c, "rpc_max_calls"),
         .memory_quota_bytes = (size_t)ms_config_get_u64(c, "rpc_memory_quota"),
+        .stream_window_bytes = (size_t)ms_config_get_u64(c, "rpc_stream_window"),
     };
     rc = ms_rpc_server_create(&sc, methods, MS_NODE_RPC_METHODS, &n->srv);
     if (rc == 0)

@@ -44,6 +44,8 @@
  * RESOURCE_EXHAUSTED. A server or client may raise it up to the project cap MS_RPC_MSG_MAX. */
 #define MS_RPC_MAX_MESSAGE_BYTES (MS_RPC_MAX_CHUNK_BYTES + MS_RPC_MSG_OVERHEAD_MAX)
 _Static_assert(MS_RPC_MAX_MESSAGE_BYTES <= MS_RPC_MSG_MAX, "default within the project cap");
+/* Largest fixed HTTP/2 stream window a server may set (ms_rpc_server_config). */
+#define MS_RPC_STREAM_WINDOW_MAX (64u * 1024u * 1024u)
 /* Segments per outgoing message (ms_rpc_seg arrays). */
 #define MS_RPC_MAX_SEGS 8
 /* Initial metadata entries per client call. */
@@ -231,6 +233,11 @@ struct ms_rpc_server_config {
                                        keep it >= 16 x max message per connection expected
                                        (bench-rpc: 64 MiB stalled 8 x 4 MiB streams on 2
                                        connections, 128 MiB did not). */
+    size_t stream_window_bytes;     /* > 0: every stream's HTTP/2 receive window is fixed at
+                                       this many bytes and gRPC's BDP probing is off; 0 =
+                                       gRPC's default (windows grown by BDP probes, which on
+                                       loopback and LAN grow far past what a put needs: a
+                                       node held ~1.7x the RSS with them, docs/rpc.md) */
 };
 
 /* Creates a server for the methods (the table is copied; paths and args must outlive the

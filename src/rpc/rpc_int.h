@@ -55,7 +55,7 @@ MS_MUST_CHECK int rpc_tls_peer_principal(grpc_call *call, char out[MS_RPC_PRINCI
 
 /* Channel arguments shared by servers and clients. */
 struct rpc_args {
-    grpc_arg arg[8];
+    grpc_arg arg[10];
     grpc_channel_args args;
 };
 

@@ -736,6 +736,10 @@ static void server_build(struct ms_rpc_server *srv, const struct ms_rpc_server_c
      * 0, a clone gets a second random port, so a server would listen where it was not told to
      * (Y-PRC-1). Without reuseport every CQ shares the one listener. */
     rpc_args_add_int(&a, GRPC_ARG_ALLOW_REUSEPORT, 0);
+    if (cfg->stream_window_bytes > 0) {
+        rpc_args_add_int(&a, GRPC_ARG_HTTP2_BDP_PROBE, 0);
+        rpc_args_add_int(&a, GRPC_ARG_HTTP2_STREAM_LOOKAHEAD_BYTES, (int)cfg->stream_window_bytes);
+    }
     grpc_resource_quota *quota = NULL;
     if (cfg->memory_quota_bytes > 0) {
         quota = grpc_resource_quota_create("medstore-server");
@@ -764,7 +768,8 @@ int ms_rpc_server_create(const struct ms_rpc_server_config *cfg,
 {
     MS_ASSERT(out != NULL);
     if (cfg == NULL || cfg->listen_addr == NULL || cfg->cq_threads > 64 ||
-        cfg->max_message_bytes > MS_RPC_MSG_MAX)
+        cfg->max_message_bytes > MS_RPC_MSG_MAX ||
+        cfg->stream_window_bytes > MS_RPC_STREAM_WINDOW_MAX)
         return -EINVAL;
     int rc = methods_check(methods, nmethods);
     if (rc < 0)

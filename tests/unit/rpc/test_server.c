@@ -117,6 +117,34 @@ static void test_client_streaming_1_to_32_mib(void **state)
     check_upload(s->cl, FX_UPLOAD, 32u << 20, 1u << 20);
 }
 
+/* A server with a fixed stream window (BDP probing off; medstore-node's rpc_stream_window)
+ * still carries uploads far larger than the window, byte-exact, and concurrent ones over one
+ * connection; a window above MS_RPC_STREAM_WINDOW_MAX is refused. */
+static void test_fixed_stream_window(void **state)
+{
+    (void)state;
+    size_t n;
+    const struct ms_rpc_method *m = fx_methods(&n);
+    struct ms_rpc_server_config cfg = {.listen_addr = "127.0.0.1:0", .insecure_for_tests = true,
+                                       .data_tuning = true,
+                                       .stream_window_bytes = MS_RPC_STREAM_WINDOW_MAX + 1};
+    struct ms_rpc_server *srv = NULL;
+    assert_int_equal(ms_rpc_server_create(&cfg, m, n, &srv), -EINVAL);
+    assert_null(srv);
+    cfg.stream_window_bytes = 256u << 10; /* far below one 4 MiB message */
+    cfg.shutdown_grace_ms = 500;
+    assert_int_equal(ms_rpc_server_create(&cfg, m, n, &srv), 0);
+    assert_int_equal(ms_rpc_server_start(srv), 0);
+    struct ms_rpc_client *c = fx_client(ms_rpc_server_port(srv), NULL, 1);
+    check_upload(c, FX_UPLOAD, 16u << 20, 4u << 20);
+    check_upload(c, FX_UPLOAD, (3u << 20) + 5, 1u << 20);
+    check_upload(c, FX_UPLOAD_HOLD, 9u << 20, 1u << 20);
+    ms_rpc_client_destroy(c);
+    ms_rpc_server_request_stop(srv);
+    ms_rpc_server_wait(srv);
+    ms_rpc_server_destroy(srv);
+}
+
 /* MS_RPC_HOLD + ms_rpc_call_resume from another thread, reply from another thread. */
 static void test_client_streaming_hold_and_async_reply(void **state)
 {
@@ -325,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_unary_echo__Y_TRN_1),
         cmocka_unit_test(test_client_streaming_1_to_32_mib),
         cmocka_unit_test(test_client_streaming_hold_and_async_reply),
+        cmocka_unit_test(test_fixed_stream_window),
         cmocka_unit_test(test_server_streaming),
         cmocka_unit_test(test_status_and_reason_round_trip),
         cmocka_unit_test(test_deadline_exceeded),
