@@ -390,6 +390,8 @@ int main(int argc, char **argv)
         bn_frag_build(&small, 1, 16128, 2) != 0) /* 16336 bytes in all */
         return 1;
     ms_rpc_init();
+    if (ms_rpc_malloc_tune_bulk() != 0)
+        fprintf(stderr, "bench-node: malloc tuning refused; the client runs on defaults\n");
     bn_fio_run(o.dir, o.fio_seconds, 10, (uint64_t)(o.max_gib < 8 ? o.max_gib : 8) << 30, &fio);
     memset(&rb, 0, sizeof(rb));
     memset(&rs, 0, sizeof(rs));

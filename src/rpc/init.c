@@ -15,6 +15,7 @@
 #include "rpc/rpc.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -44,6 +45,14 @@ void ms_rpc_fini(void)
     if (--init_refs == 0)
         grpc_shutdown_blocking();
     pthread_mutex_unlock(&init_mu);
+}
+
+int ms_rpc_malloc_tune_bulk(void)
+{
+    /* glibc's limit for the mmap threshold is HEAP_MAX_SIZE / 2: 32 MiB on 64-bit. */
+    if (mallopt(M_MMAP_THRESHOLD, 32 << 20) != 1 || mallopt(M_TRIM_THRESHOLD, 512 << 20) != 1)
+        return -EINVAL;
+    return 0;
 }
 
 static void stop_signals(sigset_t *set)

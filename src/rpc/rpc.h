@@ -72,6 +72,15 @@ void ms_rpc_init(void);
  * and client must have been destroyed before. */
 void ms_rpc_fini(void);
 
+/* For a process that streams bulk data as a client (the load generator, bulk uploaders):
+ * keeps freed heap memory in the process instead of giving it back after every message.
+ * gRPC allocates a fresh buffer of about a message for each TLS frame batch; with glibc's
+ * default, sliding mmap and trim thresholds, eight sending threads return and re-fault those
+ * pages all the time (about a tenth of the sender's CPU). Fixes the mmap threshold at 32 MiB
+ * and the trim threshold at 512 MiB, so the process's heap may stay that much above its live
+ * size. Process wide; call once in main() before the first client. Returns 0 or -EINVAL. */
+int ms_rpc_malloc_tune_bulk(void);
+
 /* ---- messages ----------------------------------------------------------------------------- */
 
 /* A piece of a received message. */
