@@ -20,8 +20,9 @@
  * node's and the client's CPU into the transport's share and what they spend beyond it, and
  * gives the ratio that CPU alone allows: both benchmarks saturate the same two cores, so the
  * 4 MiB ratio cannot exceed bench-rpc's s/GiB (both ends) / (node + client s/GiB).
- * Refuses to run with less than 10 GiB free on DIR's filesystem; caps bytes written per
- * phase at --max-gib (default 8).
+ * Tokens are minted before each timed window (premint), as the metadata service would sign
+ * them elsewhere. Refuses to run with less than 10 GiB free on DIR's filesystem; caps bytes
+ * written per phase at --max-gib (default 8).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -42,6 +43,8 @@
 #define MIN_FREE_BYTES (10ULL << 30)
 #define RUNS_MAX 9
 #define CLIENTS_MAX 64
+/* Tokens minted before a phase's timed window: enough for this many puts per second. */
+#define PREMINT_PUTS_PER_S 8000u
 
 struct opts {
     const char *dir, *node_bin, *only;
@@ -59,6 +62,14 @@ struct phase {
     uint64_t byte_cap;
     _Atomic uint64_t bytes, puts, failures, seq;
     struct ms_bench_hist *hist; /* one per thread */
+    struct premint *pool;       /* tokens for puts 1 .. npool, minted before the window */
+    uint64_t npool;
+};
+
+/* A put's object id and its token, minted ahead. */
+struct premint {
+    struct ms_oid oid;
+    uint8_t tok[MS_CAPTOKEN_WIRE_BYTES];
 };
 
 /* One phase's result. */
@@ -68,30 +79,61 @@ struct result {
     uint64_t failures;
 };
 
-/* A unique object id per put: the run's random prefix plus a counter. */
-static void next_oid(struct phase *ph, struct ms_oid *oid)
+/* A unique object id for put number n: the run's random prefix plus the counter. */
+static void oid_of(uint64_t n, struct ms_oid *oid)
 {
     static uint64_t prefix;
     if (prefix == 0)
         prefix = ms_bench_clock_ns() | 1;
-    uint64_t n = atomic_fetch_add(&ph->seq, 1) + 1;
     memcpy(oid->b, &prefix, 8);
     memcpy(oid->b + 8, &n, 8);
+}
+
+static int mint(struct phase *ph, const struct ms_oid *oid, uint64_t expiry,
+                uint8_t tok[MS_CAPTOKEN_WIRE_BYTES])
+{
+    return ms_captoken_mint(ph->signer, MS_CAP_PUT, 1, oid, 1u, expiry, tok);
+}
+
+/* Mints the tokens of the phase's first puts before its timed window: in the cluster the
+ * metadata service signs them on its own machine, so the load generator must not charge
+ * Ed25519 signing (~25 us a token) to the two cores the node shares with it. Puts beyond the
+ * pool mint inline. */
+static int premint(struct phase *ph, uint64_t n, uint64_t expiry)
+{
+    ph->pool = malloc(n * sizeof(*ph->pool));
+    if (ph->pool == NULL)
+        return -ENOMEM;
+    for (uint64_t i = 0; i < n; i++) {
+        oid_of(i + 1, &ph->pool[i].oid);
+        int rc = mint(ph, &ph->pool[i].oid, expiry, ph->pool[i].tok);
+        if (rc < 0)
+            return rc;
+    }
+    ph->npool = n;
+    return 0;
 }
 
 /* One put of the phase's fragment under a fresh object id and token; returns its code. */
 static int put_one(struct phase *ph)
 {
     struct ms_oid oid;
-    uint8_t hdr[MS_NODE_FRAG_HDR_BYTES], tok[MS_CAPTOKEN_WIRE_BYTES];
-    next_oid(ph, &oid);
-    int rc = bn_frag_header(ph->frag, &oid, hdr);
-    uint64_t expiry = ms_clock_now_unix_ms(ms_clock_real()) + 60000;
+    uint8_t hdr[MS_NODE_FRAG_HDR_BYTES], fresh[MS_CAPTOKEN_WIRE_BYTES];
+    const uint8_t *tok = fresh;
+    uint64_t n = atomic_fetch_add(&ph->seq, 1) + 1;
+    int rc = 0;
+    if (n <= ph->npool) {
+        oid = ph->pool[n - 1].oid;
+        tok = ph->pool[n - 1].tok;
+    } else {
+        oid_of(n, &oid);
+        rc = mint(ph, &oid, ms_clock_now_unix_ms(ms_clock_real()) + 60000, fresh);
+    }
     if (rc == 0)
-        rc = ms_captoken_mint(ph->signer, MS_CAP_PUT, 1, &oid, 1u, expiry, tok);
+        rc = bn_frag_header(ph->frag, &oid, hdr);
     if (rc < 0)
         return rc;
-    struct ms_node_call_opts o = {.token = tok, .token_len = sizeof(tok)};
+    struct ms_node_call_opts o = {.token = tok, .token_len = MS_CAPTOKEN_WIRE_BYTES};
     struct ms_node_ref r = {.oid = oid, .frag_index = 0};
     return ms_node_rpc_put(ph->client, &o, &r, hdr, ph->frag->body, ph->frag->body_len,
                            1u << 20, NULL, NULL);
@@ -137,6 +179,11 @@ static int run_phase(const struct opts *o, struct bn_node *node, const struct bn
     for (unsigned i = 0; rc == 0 && i < nthreads; i++)
         ms_bench_hist_reset(&ph.hist[i]);
     ph.byte_cap = (uint64_t)(o->max_gib * (double)(1ULL << 30));
+    uint64_t by_cap = ph.byte_cap / (MS_NODE_FRAG_HDR_BYTES + frag->body_len) + 1;
+    uint64_t by_rate = (uint64_t)PREMINT_PUTS_PER_S * o->seconds;
+    uint64_t expiry = ms_clock_now_unix_ms(ms_clock_real()) + 60000 + o->seconds * 1000ULL;
+    if (rc == 0)
+        rc = premint(&ph, by_cap < by_rate ? by_cap : by_rate, expiry);
     if (rc == 0 && (rc = ms_bench_procstat_read(node->pid, &n0)) == 0)
         rc = ms_bench_procstat_read(0, &c0);
     ph.deadline_ns = ms_bench_clock_ns() + (uint64_t)o->seconds * 1000000000ULL;
@@ -162,6 +209,7 @@ static int run_phase(const struct opts *o, struct bn_node *node, const struct bn
         res->failures = atomic_load(&ph.failures);
     }
     free(ph.hist);
+    free(ph.pool);
     ms_captoken_signer_destroy(ph.signer);
     ms_rpc_client_destroy(ph.client);
     return rc;
