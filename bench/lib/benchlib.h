@@ -36,6 +36,17 @@ uint64_t ms_bench_clock_ns(void);
 /* CPU time consumed by the calling thread (CLOCK_THREAD_CPUTIME_ID), nanoseconds. */
 uint64_t ms_bench_thread_cpu_ns(void);
 
+/* --- machine probe ----------------------------------------------------------------------- */
+
+/* One core's OpenSSL AES-256-GCM rate in MiB/s, encrypting 16 KiB buffers for about
+ * `seconds` (0 < seconds <= 10) on the calling thread; 0 if OpenSSL fails. PERF.md's figure
+ * for this machine kind is MS_BENCH_PERF_AES_GCM_MIB_S. */
+double ms_bench_probe_aes_gcm_mib_s(double seconds);
+#define MS_BENCH_PERF_AES_GCM_MIB_S 6225.0
+
+/* Prints "<who>: machine probe (<when>): one core AES-256-GCM N MiB/s = F of PERF.md's". */
+void ms_bench_probe_print(const char *who, const char *when);
+
 /* --- process samples --------------------------------------------------------------------- */
 
 struct ms_bench_procstat {

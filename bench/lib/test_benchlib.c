@@ -105,6 +105,19 @@ static void test_cmd_capture(void **state)
     assert_string_equal(out, "");
 }
 
+/* The machine probe really encrypts: a positive rate within what one core can do, and the
+ * time budget holds. */
+static void test_probe_aes_gcm(void **state)
+{
+    (void)state;
+    uint64_t t0 = ms_bench_clock_ns();
+    double r = ms_bench_probe_aes_gcm_mib_s(0.05);
+    uint64_t took = ms_bench_clock_ns() - t0;
+    assert_true(r > 1.0);
+    assert_true(r < 200000.0);
+    assert_true(took < 2000000000ULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -113,6 +126,7 @@ int main(void)
         cmocka_unit_test(test_median_and_rates),
         cmocka_unit_test(test_parallel_and_procstat),
         cmocka_unit_test(test_cmd_capture),
+        cmocka_unit_test(test_probe_aes_gcm),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

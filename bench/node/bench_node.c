@@ -430,7 +430,7 @@ int main(int argc, char **argv)
     node.sessions = node.sessions < 16 ? 16 : node.sessions;
     printf("bench-node: dir %s (%.0f GiB free), node %s, byte cap %.1f GiB per phase\n", o.dir,
            (double)free_bytes / (double)(1ULL << 30), node.bin, o.max_gib);
-    fflush(stdout);
+    ms_bench_probe_print("bench-node", "start");
     if (mkdir(node.dir, 0700) != 0 || bn_pki_make(node.dir) != 0)
         return 1;
     /* 4 MiB: 4 records of 1 MiB; 16 KiB: one record of 16 KiB - headers and index. */
@@ -449,8 +449,10 @@ int main(int argc, char **argv)
              ? run_kind(&o, &node, &small, o.small_clients, true, &rs) : 0;
     if (rc == 0 && want_big)
         rc = run_kind(&o, &node, &big, o.clients, false, &rb);
-    if (rc == 0)
+    if (rc == 0) {
         report(&o, &fio, &rb, &rs);
+        ms_bench_probe_print("bench-node", "end");
+    }
     ms_rpc_fini();
     bn_frag_free(&big);
     bn_frag_free(&small);

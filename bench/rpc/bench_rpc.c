@@ -485,7 +485,7 @@ int main(int argc, char **argv)
     printf("bench-rpc: medians of %d runs of %.1f s; %d connections per setting; tuned = "
            "1 MiB TCP read chunks; client malloc %s\n", RUNS, seconds, CONNS,
            tuned_malloc == 0 ? "tuned for bulk" : "default (tuning refused)");
-    fflush(stdout);
+    ms_bench_probe_print("bench-rpc", "start");
     struct row rows[NSETTINGS];
     for (int i = 0; i < NSETTINGS; i++)
         rows[i] = stream_setting(&settings[i], &sp[settings[i].server], &bc, seconds);
@@ -496,6 +496,7 @@ int main(int argc, char **argv)
         rss[i] = stop_server(&sp[i]);
     rm_certs(&bc);
     print_rows(rows, NSETTINGS);
+    ms_bench_probe_print("bench-rpc", "end");
     print_summary(rows, &u, rss);
     return 0;
 }
