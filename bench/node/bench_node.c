@@ -45,6 +45,7 @@
 #define CLIENTS_MAX 64
 /* Tokens minted before a phase's timed window: enough for this many puts per second. */
 #define PREMINT_PUTS_PER_S 8000u
+#define TOKEN_LIFE_MS 60000u /* past the put (or, preminted, past the phase's window) */
 
 struct opts {
     const char *dir, *node_bin, *only;
@@ -127,7 +128,7 @@ static int put_one(struct phase *ph)
         tok = ph->pool[n - 1].tok;
     } else {
         oid_of(n, &oid);
-        rc = mint(ph, &oid, ms_clock_now_unix_ms(ms_clock_real()) + 60000, fresh);
+        rc = mint(ph, &oid, ms_clock_now_unix_ms(ms_clock_real()) + TOKEN_LIFE_MS, fresh);
     }
     if (rc == 0)
         rc = bn_frag_header(ph->frag, &oid, hdr);
@@ -181,7 +182,7 @@ static int run_phase(const struct opts *o, struct bn_node *node, const struct bn
     ph.byte_cap = (uint64_t)(o->max_gib * (double)(1ULL << 30));
     uint64_t by_cap = ph.byte_cap / (MS_NODE_FRAG_HDR_BYTES + frag->body_len) + 1;
     uint64_t by_rate = (uint64_t)PREMINT_PUTS_PER_S * o->seconds;
-    uint64_t expiry = ms_clock_now_unix_ms(ms_clock_real()) + 60000 + o->seconds * 1000ULL;
+    uint64_t expiry = ms_clock_now_unix_ms(ms_clock_real()) + TOKEN_LIFE_MS + o->seconds * 1000ULL;
     if (rc == 0)
         rc = premint(&ph, by_cap < by_rate ? by_cap : by_rate, expiry);
     if (rc == 0 && (rc = ms_bench_procstat_read(node->pid, &n0)) == 0)

@@ -11,8 +11,11 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -45,11 +48,37 @@ static void test_sigterm_stops_server(void **state)
     ms_rpc_fini();
 }
 
+/* After the bulk tuning, an 8 MiB message buffer comes from the heap instead of its own
+ * mmap, and freeing it leaves the heap where it was (no trim): the next message reuses the
+ * same pages instead of faulting fresh ones in. */
+static void test_malloc_tune_bulk_keeps_buffers_in_heap(void **state)
+{
+    (void)state;
+#if defined(__SANITIZE_ADDRESS__)
+    skip(); /* the sanitizer's allocator replaces glibc's: mallopt does not apply */
+#else
+    assert_int_equal(ms_rpc_malloc_tune_bulk(), 0);
+    struct mallinfo2 before = mallinfo2();
+    size_t n = 8u << 20;
+    char *buf = malloc(n);
+    assert_non_null(buf);
+    memset(buf, 1, n);
+    struct mallinfo2 during = mallinfo2();
+    assert_int_equal(during.hblks, before.hblks); /* not an mmap of its own */
+    assert_true(during.arena >= before.arena + n - (1u << 20) || before.arena >= n);
+    free(buf);
+    struct mallinfo2 after = mallinfo2();
+    assert_int_equal(after.arena, during.arena); /* not trimmed */
+    assert_true(after.fordblks >= n);
+#endif
+}
+
 int main(void)
 {
     ms_log_set_level(MS_LOG_WARN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sigterm_stops_server),
+        cmocka_unit_test(test_malloc_tune_bulk_keeps_buffers_in_heap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
