@@ -13,4 +13,5 @@ exec "$build/bench/node/bench-node" --rpc-mib-s "$(val rpc_mib_s)" \
   --rpc-cpu-s-per-gib "$(val rpc_cpu_s_per_gib)" \
   --rpc-server-cpu-s-per-gib "$(val rpc_server_cpu_s_per_gib)" \
   --rpc-client-cpu-s-per-gib "$(val rpc_client_cpu_s_per_gib)" \
+  --rpc-put-mib-s "$(val put_mib_s)" \
   --unary-calls-s "$(val unary_calls_s)" "$@"

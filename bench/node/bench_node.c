@@ -5,7 +5,7 @@
  *   bench-node [--dir DIR] [--clients N] [--small-clients N] [--seconds S] [--runs R]
  *              [--fio-seconds S] [--max-gib G] [--node-bin PATH] [--only big|small]
  *              [--rpc-mib-s X] [--rpc-cpu-s-per-gib Y] [--rpc-server-cpu-s-per-gib S]
- *              [--rpc-client-cpu-s-per-gib C] [--unary-calls-s Z]
+ *              [--rpc-client-cpu-s-per-gib C] [--rpc-put-mib-s P] [--unary-calls-s Z]
  *
  * Phases, each run on a fresh node with an empty store of its own: 16 KiB fragments (one
  * record) from --small-clients threads (the runs' stores stay until the bench ends, see
@@ -52,6 +52,7 @@ struct opts {
     unsigned clients, small_clients, seconds, runs, fio_seconds;
     double max_gib, rpc_mib_s, rpc_cpu_s_per_gib, unary_calls_s;
     double rpc_server_cpu_s_per_gib, rpc_client_cpu_s_per_gib; /* bench-rpc's ends, same row */
+    double rpc_put_mib_s; /* bench-rpc's put-shaped row: this bench's calls with no store */
 };
 
 /* One phase's shared state. */
@@ -220,11 +221,12 @@ static const char usage_text[] =
     "usage: bench-node [--dir DIR] [--clients N] [--small-clients N] [--seconds S] [--runs R]\n"
     "                  [--fio-seconds S] [--max-gib G] [--node-bin PATH] [--only big|small]\n"
     "                  [--rpc-mib-s X] [--rpc-cpu-s-per-gib Y] [--rpc-server-cpu-s-per-gib S]\n"
-    "                  [--rpc-client-cpu-s-per-gib C] [--unary-calls-s Z]\n"
+    "                  [--rpc-client-cpu-s-per-gib C] [--rpc-put-mib-s P] [--unary-calls-s Z]\n"
     "  DIR is on the disk under test (default: bench-node-work in the current directory);\n"
     "  needs >= 10 GiB free there. --rpc-* and --unary-calls-s: bench-rpc's same-run figures\n"
     "  (best tuned mTLS streaming MiB/s, CPU s/GiB of both ends, of its server, of its client;\n"
-    "  1 KiB unary calls/s) for the ratios (bench/run-node.sh passes them).\n";
+    "  put-shaped calls MiB/s; 1 KiB unary calls/s) for the ratios (bench/run-node.sh passes\n"
+    "  them).\n";
 
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
@@ -255,6 +257,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
         else if (strcmp(k, "--rpc-cpu-s-per-gib") == 0) o->rpc_cpu_s_per_gib = d;
         else if (strcmp(k, "--rpc-server-cpu-s-per-gib") == 0) o->rpc_server_cpu_s_per_gib = d;
         else if (strcmp(k, "--rpc-client-cpu-s-per-gib") == 0) o->rpc_client_cpu_s_per_gib = d;
+        else if (strcmp(k, "--rpc-put-mib-s") == 0) o->rpc_put_mib_s = d;
         else if (strcmp(k, "--unary-calls-s") == 0) o->unary_calls_s = d;
         else bad = true;
     }
@@ -365,6 +368,9 @@ static void report(const struct opts *o, const struct bn_fio *fio, const struct 
                          ? o->rpc_mib_s : fio->seq_write_mib_s;
     print_ratio("4 MiB writes / min(fio write, bench-rpc mTLS)", big->mib_s, ceiling,
                 o->rpc_mib_s > 0 ? "target >= 0.8" : "target >= 0.8 (fio only: no --rpc-mib-s)");
+    if (o->rpc_put_mib_s > 0)
+        print_ratio("4 MiB writes / put-shaped calls, no store", big->mib_s, o->rpc_put_mib_s,
+                    "(what the store costs)");
     print_ratio("16 KiB puts / fio 4 KiB write+fdatasync", small->puts_s, fio->sync4k_iops,
                 "(floor: >= 3000 puts/s)");
     print_ratio("16 KiB puts / bench-rpc 1 KiB unary calls", small->puts_s, o->unary_calls_s,

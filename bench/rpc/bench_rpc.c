@@ -38,7 +38,9 @@
 #define RUNS 3
 #define CONNS 2
 #define MAX_STREAMS 16
-#define NSETTINGS 10
+#define NSETTINGS 11
+#define PUT_CONNS 8          /* the put-shaped row: bench-node's 8 clients on 8 connections */
+#define PUT_BYTES (4u << 20) /* ... each call one 4 MiB fragment, as a PutFragment carries */
 #define NSERVERS 4
 
 /* One line of the table: what runs against which server. */
@@ -47,22 +49,28 @@ struct setting {
     size_t msg_bytes;
     int server;  /* 0 gRPC default args, 1 gRPC tuned, 2 TLS socket, 3 tuned + window */
     int streams; /* gRPC streams over CONNS connections (TLS: CONNS connections) */
+    int conns;   /* connections; 0 = CONNS */
+    size_t put_bytes; /* 0: each stream lives for the whole run; > 0: put-shaped, each call
+                       * carries put_bytes in msg_bytes messages, half-closes and waits for
+                       * the answer before the next call (a PutFragment on a null store) */
 };
 
 /* GRPC-NOTES: a second connection beats more calls on one, and 8 x 1 MiB in flight helped:
  * the tuned setting runs both with one stream per connection and with 8 streams. */
 static const struct setting settings[NSETTINGS] = {
-    {"gRPC mTLS, default args", 1u << 20, 0, CONNS},
-    {"gRPC mTLS, default args", 4u << 20, 0, CONNS},
-    {"gRPC mTLS, tuned", 1u << 20, 1, CONNS},
-    {"gRPC mTLS, tuned", 4u << 20, 1, CONNS},
-    {"gRPC mTLS, tuned", 1u << 20, 1, 8},
-    {"gRPC mTLS, tuned", 4u << 20, 1, 8},
-    {"TLS 1.3 socket (OpenSSL)", 1u << 20, 2, CONNS},
-    {"TLS 1.3 socket (OpenSSL)", 4u << 20, 2, CONNS},
-    {"gRPC mTLS, tuned, 16M win", 1u << 20, 3, CONNS},
-    {"gRPC mTLS, tuned, 16M win", 1u << 20, 3, 8},
+    {"gRPC mTLS, default args", 1u << 20, 0, CONNS, 0, 0},
+    {"gRPC mTLS, default args", 4u << 20, 0, CONNS, 0, 0},
+    {"gRPC mTLS, tuned", 1u << 20, 1, CONNS, 0, 0},
+    {"gRPC mTLS, tuned", 4u << 20, 1, CONNS, 0, 0},
+    {"gRPC mTLS, tuned", 1u << 20, 1, 8, 0, 0},
+    {"gRPC mTLS, tuned", 4u << 20, 1, 8, 0, 0},
+    {"TLS 1.3 socket (OpenSSL)", 1u << 20, 2, CONNS, 0, 0},
+    {"TLS 1.3 socket (OpenSSL)", 4u << 20, 2, CONNS, 0, 0},
+    {"gRPC mTLS, tuned, 16M win", 1u << 20, 3, CONNS, 0, 0},
+    {"gRPC mTLS, tuned, 16M win", 1u << 20, 3, 8, 0, 0},
+    {"gRPC put-shaped, 16M win", 1u << 20, 3, PUT_CONNS, PUT_CONNS, PUT_BYTES},
 };
+#define PUT_ROW (NSETTINGS - 1) /* not a ceiling: the node's call pattern with no store */
 #define UNARY_THREADS 16
 #define UNARY_CONNS 2
 #define UNARY_BYTES 1024
@@ -203,32 +211,52 @@ static void lent_cb(void *arg)
     (void)arg; /* the payload is static: nothing to release */
 }
 
-static void *grpc_stream_main(void *arg)
+/* One Sink Put call: msg_bytes messages until t_end (limit 0: no byte limit) or until limit
+ * bytes are sent, then the half-close and the sink's count, added to j->acked. */
+static void grpc_one_call(struct stream_job *j, uint64_t limit)
 {
-    struct stream_job *j = arg;
     struct ms_rpc_stream *s;
     struct ms_rpc_call_opts opts = {.deadline_ms = 120000};
     j->rc = ms_rpc_stream_open(j->c, BENCH_SINK_PUT, &opts, &s);
     if (j->rc < 0)
-        return NULL;
+        return;
     const uint8_t *p = payload();
-    while (j->rc == 0 && bench_now_s() < j->t_end) {
+    uint64_t sent = 0;
+    while (j->rc == 0 && (limit > 0 ? sent < limit : bench_now_s() < j->t_end)) {
         uint8_t prefix[MS_RPC_PB_PREFIX_MAX];
         struct ms_rpc_seg segs[2] = {
             {.ptr = prefix, .len = ms_rpc_pb_bytes_prefix(15, j->msg_bytes, prefix)},
             {.ptr = p, .len = j->msg_bytes, .release_cb = lent_cb},
         };
         j->rc = ms_rpc_stream_send(s, segs, 2);
+        sent += j->msg_bytes;
     }
     if (j->rc == 0)
         j->rc = ms_rpc_stream_close_send(s);
     struct ms_rpc_msg m;
+    uint64_t got = 0;
     if (j->rc == 0 && ms_rpc_stream_recv(s, &m) == 1 && m.len == 8)
-        MS_ASSERT(ms_rpc_msg_copy(&m, 0, &j->acked, 8) == 0);
+        MS_ASSERT(ms_rpc_msg_copy(&m, 0, &got, 8) == 0);
     int code = ms_rpc_stream_finish(s, NULL);
     if (j->rc == 0)
         j->rc = code;
+    if (j->rc == 0 && limit > 0 && got != limit)
+        j->rc = -EBADMSG; /* the sink must have seen the whole call */
+    j->acked += got;
     ms_rpc_stream_destroy(s);
+}
+
+/* A long-lived stream for the whole run, or put-shaped calls back to back until t_end. */
+static void *grpc_stream_main(void *arg)
+{
+    struct stream_job *j = arg;
+    if (j->put_bytes == 0) {
+        grpc_one_call(j, 0);
+        return NULL;
+    }
+    MS_ASSERT(j->msg_bytes > 0 && j->put_bytes % j->msg_bytes == 0);
+    while (j->rc == 0 && bench_now_s() < j->t_end)
+        grpc_one_call(j, j->put_bytes);
     return NULL;
 }
 
@@ -277,12 +305,13 @@ static struct row stream_setting(const struct setting *set, const struct server_
             char target[64];
             snprintf(target, sizeof(target), "127.0.0.1:%d", sp->port);
             struct ms_rpc_client_config cfg = {.target = target, .tls = bc->client,
-                                               .connections = CONNS, .data_tuning = tuned};
+                                               .connections = set->conns ? set->conns : CONNS,
+                                               .data_tuning = tuned};
             MS_ASSERT(ms_rpc_client_create(&cfg, &c) == 0);
         }
         for (int i = 0; i < njobs; i++)
             jobs[i] = (struct stream_job){.c = c, .bc = bc, .port = sp->port,
-                                          .msg_bytes = msg_bytes};
+                                          .msg_bytes = msg_bytes, .put_bytes = set->put_bytes};
         mib[r] = stream_run(jobs, njobs, grpc ? grpc_stream_main : bench_tls_stream_main, sp->pid,
                             seconds, &ccpu[r], &scpu[r]);
         cpu[r] = ccpu[r] + scpu[r];
@@ -444,8 +473,11 @@ static void print_summary(const struct row *rows, const struct unary_result *u,
 {
     int b = 2; /* the best tuned row, with or without the fixed window */
     for (int i = 3; i < NSETTINGS; i++)
-        if ((settings[i].server == 1 || settings[i].server == 3) && rows[i].mib_s > rows[b].mib_s)
+        if ((settings[i].server == 1 || settings[i].server == 3) && settings[i].put_bytes == 0 &&
+            rows[i].mib_s > rows[b].mib_s)
             b = i;
+    const struct row *pr = &rows[PUT_ROW];
+    MS_ASSERT(settings[PUT_ROW].put_bytes > 0);
     const struct row *t = rows[b].msg_bytes == rows[6].msg_bytes ? &rows[6] : &rows[7];
     printf("\nunary 1 KiB over mTLS, %d in flight on %d connections: %.0f calls/s, "
            "p50 %.0f us, p99 %.0f us, CPU %.1f us/call (client+server)\n",
@@ -457,13 +489,21 @@ static void print_summary(const struct row *rows, const struct unary_result *u,
            "%.2fx CPU per GiB\n",
            rows[b].msg_bytes >> 20, rows[b].streams, rows[b].mib_s / t->mib_s,
            rows[b].cpu_s_per_gib / t->cpu_s_per_gib);
+    printf("put-shaped calls (%u MiB each in %zu MiB messages, %d on %d connections, "
+           "no store): %.0f MiB/s = %.2fx the best tuned row, "
+           "CPU %.2f s/GiB (client %.2f, server %.2f)\n",
+           PUT_BYTES >> 20, pr->msg_bytes >> 20, pr->streams, PUT_CONNS, pr->mib_s,
+           pr->mib_s / rows[b].mib_s, pr->cpu_s_per_gib, pr->client_cpu_s_per_gib,
+           pr->server_cpu_s_per_gib);
     printf("RESULT rpc_mib_s=%.0f rpc_cpu_s_per_gib=%.2f rpc_server_cpu_s_per_gib=%.2f "
            "rpc_client_cpu_s_per_gib=%.2f rpc_msg_mib=%zu rpc_streams=%d "
            "tls_mib_s=%.0f tls_cpu_s_per_gib=%.2f unary_calls_s=%.0f unary_p50_us=%.0f "
-           "unary_p99_us=%.0f\n",
+           "unary_p99_us=%.0f put_mib_s=%.0f put_cpu_s_per_gib=%.2f put_server_cpu_s_per_gib=%.2f "
+           "put_client_cpu_s_per_gib=%.2f\n",
            rows[b].mib_s, rows[b].cpu_s_per_gib, rows[b].server_cpu_s_per_gib,
            rows[b].client_cpu_s_per_gib, rows[b].msg_bytes >> 20, rows[b].streams,
-           t->mib_s, t->cpu_s_per_gib, u->calls_s, u->p50_us, u->p99_us);
+           t->mib_s, t->cpu_s_per_gib, u->calls_s, u->p50_us, u->p99_us, pr->mib_s,
+           pr->cpu_s_per_gib, pr->server_cpu_s_per_gib, pr->client_cpu_s_per_gib);
 }
 
 int main(int argc, char **argv)

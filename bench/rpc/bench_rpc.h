@@ -42,6 +42,7 @@ struct stream_job {
     const struct bench_certs *bc; /* TLS socket runs */
     int port;
     size_t msg_bytes;
+    size_t put_bytes; /* gRPC: > 0 = put-shaped calls of put_bytes each (bench_rpc.c) */
     double t_end;
     uint64_t acked;
     int rc;

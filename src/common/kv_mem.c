@@ -206,6 +206,7 @@ static int kvm_undo_add(struct kvm_batch_undo *bu, unsigned cf, struct kvm_node 
     if (old != NULL) {
         *u = (struct kvm_undo){.cf = cf, .old = old, .key = old->data, .klen = old->klen};
     } else {
+        MS_ASSERT(key != NULL);
         uint8_t *k = malloc(klen);
         if (k == NULL)
             return -ENOMEM;

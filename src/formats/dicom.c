@@ -274,7 +274,7 @@ static int walk_fragments(struct dcm_rd *rd, size_t *off, size_t end, struct dcm
     MS_ASSERT(*off <= end);
     MS_ASSERT(end <= rd->len);
     for (;;) {
-        struct dcm_elem e;
+        struct dcm_elem e = {0};
         int rc = read_until_delim(rd, off, end, enc,
                                   "dicom: Pixel Data lacks its sequence delimiter", &e);
         if (rc != 0)
@@ -301,7 +301,7 @@ static int walk_sequence(struct dcm_rd *rd, size_t *off, size_t end, struct dcm_
     if (depth >= MS_DICOM_DEPTH_MAX)
         return fail(rd, -MEDSTORE_ELIMIT, "dicom: sequences nested too deep", *off);
     for (;;) {
-        struct dcm_elem e;
+        struct dcm_elem e = {0};
         int rc = read_until_delim(rd, off, end, enc, "dicom: sequence lacks its delimiter", &e);
         if (rc != 0)
             return rc < 0 ? rc : 0;
@@ -404,7 +404,7 @@ static int walk_dataset(struct dcm_rd *rd, size_t *off, size_t end, struct dcm_e
     MS_ASSERT(*off <= end && end <= rd->len);
     MS_ASSERT(!(top && in_item));
     while (*off < end) {
-        struct dcm_elem e;
+        struct dcm_elem e = {0};
         int rc = read_elem(rd, *off, end, enc, &e);
         if (rc < 0)
             return rc;
@@ -436,7 +436,7 @@ static int read_file_meta(struct dcm_rd *rd, size_t *off)
     if (rd->len - *off >= 6 && !ms_dicom_is_vr(rd->b + *off + 4))
         enc.explicit_vr = false;
     while (rd->len - *off >= 4 && rd16(rd->b + *off, false) == 0x0002) {
-        struct dcm_elem e;
+        struct dcm_elem e = {0};
         int rc = read_elem(rd, *off, rd->len, enc, &e);
         if (rc < 0)
             return rc;
